@@ -1,0 +1,22 @@
+"""Settings of eseal-svc: `ESEAL_*` variables plus the shared `TONGBAN_*` ones."""
+
+from functools import lru_cache
+
+from pydantic_settings import SettingsConfigDict
+
+from tongban_kit.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    """Electronic seal service settings."""
+
+    model_config = SettingsConfigDict(env_prefix="ESEAL_", extra="ignore", populate_by_name=True)
+
+    database_url: str = "sqlite+aiosqlite:///var/eseal.db"
+    port: int = 8004
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process's settings, read once from the environment."""
+    return Settings()

@@ -1,0 +1,124 @@
+"""Idempotency-Key: a retried create has no second effect and gets the first response back.
+
+The record is written in the same transaction as the effect, so of two concurrent requests with
+one key exactly one commits; the other hits the primary key, rolls back, and replays the winner.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from fastapi import Request
+from sqlalchemy import JSON, Integer, String, delete
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tongban_kit.db import Base, UtcDateTime, utcnow
+from tongban_kit.problems import Problem
+
+RETENTION = timedelta(hours=24)
+_KEY_RE = re.compile(r"^[\x21-\x7e]{1,200}$")
+
+
+class IdempotencyRecord(Base):
+    """The first response to a (client, method, path, key)."""
+
+    __tablename__ = "idempotency_keys"
+
+    client_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    method: Mapped[str] = mapped_column(String(10), primary_key=True)
+    path: Mapped[str] = mapped_column(String(500), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column(Integer)
+    body: Mapped[Any] = mapped_column(JSON)
+    headers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+@dataclass(frozen=True)
+class IdempotencyKey:
+    """A request's idempotency scope and the hash of its body."""
+
+    client_id: str
+    method: str
+    path: str
+    key: str
+    request_hash: str
+
+    @property
+    def pk(self) -> tuple[str, str, str, str]:
+        """Primary key of its record."""
+        return (self.client_id, self.method, self.path, self.key)
+
+
+def request_hash(body: Any) -> str:
+    """A stable hash of a JSON body."""
+    return hashlib.sha256(
+        json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode()
+    ).hexdigest()
+
+
+def idempotency_key(
+    request: Request, client_id: str, body: Any, *, required: bool = False
+) -> IdempotencyKey | None:
+    """Read ``Idempotency-Key``; None when absent (or 400 when required)."""
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        if required:
+            raise Problem(
+                400, "idempotency-key-required", "Send an Idempotency-Key header with this request."
+            )
+        return None
+    if not _KEY_RE.match(key):
+        raise Problem(
+            400, "bad-idempotency-key", "Idempotency-Key must be 1 to 200 visible ASCII characters."
+        )
+    return IdempotencyKey(client_id, request.method, request.url.path, key, request_hash(body))
+
+
+async def replay(session: AsyncSession, ikey: IdempotencyKey) -> IdempotencyRecord | None:
+    """The stored first response, or None; 409 when the key was used with another body."""
+    record = await session.get(IdempotencyRecord, ikey.pk)
+    if record is None:
+        return None
+    if record.created_at < utcnow() - RETENTION:
+        await session.delete(record)
+        await session.flush()
+        return None
+    if record.request_hash != ikey.request_hash:
+        raise Problem(
+            409, "idempotency-key-reused", "This Idempotency-Key was already used with a different body."
+        )
+    return record
+
+
+def remember(
+    session: AsyncSession, ikey: IdempotencyKey, status: int, body: Any, headers: dict[str, str]
+) -> None:
+    """Store the response in the caller's transaction."""
+    session.add(
+        IdempotencyRecord(
+            client_id=ikey.client_id,
+            method=ikey.method,
+            path=ikey.path,
+            key=ikey.key,
+            request_hash=ikey.request_hash,
+            status=status,
+            body=body,
+            headers=headers,
+        )
+    )
+
+
+async def purge_expired(session: AsyncSession) -> int:
+    """Delete records older than the retention window."""
+    result = await session.execute(
+        delete(IdempotencyRecord).where(IdempotencyRecord.created_at < utcnow() - RETENTION)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,217 @@
+"""Transactional outbox: events are rows written with the state change, then relayed to Kafka."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import datetime
+from typing import Any
+
+import structlog
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, select, text, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Mapped, mapped_column
+from tongban_contracts.envelope import EventEnvelope
+
+from tongban_kit.db import Base, UtcDateTime, utcnow
+from tongban_kit.events import to_kafka
+
+log = structlog.get_logger("tongban.outbox")
+
+
+class OutboxMessage(Base):
+    """One event waiting to be published (``sent_at`` is set only after the broker acknowledged it)."""
+
+    __tablename__ = "outbox"
+
+    position: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    event_id: Mapped[str] = mapped_column(String(64), unique=True)
+    topic: Mapped[str] = mapped_column(String(200))
+    key: Mapped[str] = mapped_column(String(200))
+    sequence: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    envelope: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    __table_args__ = (Index("ix_outbox_unsent", "sent_at", "position"),)
+
+
+def enqueue(session: AsyncSession, topic: str, envelope: EventEnvelope) -> OutboxMessage:
+    """Add an event to the outbox inside the caller's transaction."""
+    row = OutboxMessage(
+        event_id=envelope.id,
+        topic=topic,
+        key=envelope.key,
+        sequence=envelope.sequence,
+        envelope=envelope.model_dump(mode="json"),
+    )
+    session.add(row)
+    return row
+
+
+class OutboxSignal:
+    """Wakes the relay when a transaction that wrote outbox rows commits."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def notify(self) -> None:
+        """Tell the relay there is something to send."""
+        self._event.set()
+
+    async def wait(self, timeout: float) -> None:
+        """Sleep until notified or until the timeout (the fallback poll)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._event.wait(), timeout)
+        self._event.clear()
+
+
+class Publisher:
+    """What the relay needs from Kafka: send one message and wait for the acknowledgement."""
+
+    async def send(self, topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]]) -> None:
+        """Send and wait until the broker acknowledged (acks=all)."""
+        raise NotImplementedError
+
+
+# A fixed, service-independent advisory lock id: every service has its own database,
+# so the same number never collides across services.
+RELAY_LOCK_ID = 7_220_405_001
+
+
+class OutboxRelay:
+    """Publishes unsent outbox rows in order; only the replica holding the advisory lock sends."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        session_factory: async_sessionmaker[AsyncSession],
+        publisher: Publisher,
+        signal: OutboxSignal,
+        *,
+        batch_size: int = 200,
+        idle_poll_seconds: float = 5.0,
+        retry_seconds: float = 1.0,
+    ) -> None:
+        self.engine = engine
+        self.session_factory = session_factory
+        self.publisher = publisher
+        self.signal = signal
+        self.batch_size = batch_size
+        self.idle_poll_seconds = idle_poll_seconds
+        self.retry_seconds = retry_seconds
+        self.is_leader = False
+        self.sent_total = 0
+        self._stopping = asyncio.Event()
+
+    async def run(self) -> None:
+        """Run until stopped: win the election, then relay forever."""
+        while not self._stopping.is_set():
+            try:
+                if self.engine.dialect.name == "postgresql":
+                    await self._run_as_candidate()
+                else:
+                    # SQLite is the single-process embedded default: there is only one relay.
+                    self.is_leader = True
+                    await self._relay_loop()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # keep relaying through database hiccups
+                log.warning("outbox relay error", error=str(exc))
+                self.is_leader = False
+                await asyncio.sleep(self.retry_seconds)
+
+    async def _run_as_candidate(self) -> None:
+        async with self.engine.connect() as conn:
+            while not self._stopping.is_set():
+                got = (
+                    await conn.execute(text("SELECT pg_try_advisory_lock(:id)"), {"id": RELAY_LOCK_ID})
+                ).scalar()
+                await conn.commit()
+                if got:
+                    break
+                self.is_leader = False
+                await asyncio.sleep(self.idle_poll_seconds)
+            if self._stopping.is_set():
+                return
+            self.is_leader = True
+            log.info("outbox relay elected")
+            try:
+                await self._relay_loop(lock_conn=conn)
+            finally:
+                self.is_leader = False
+                with contextlib.suppress(Exception):
+                    await conn.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": RELAY_LOCK_ID})
+                    await conn.commit()
+
+    async def _relay_loop(self, lock_conn: Any = None) -> None:
+        while not self._stopping.is_set():
+            sent = await self.relay_once()
+            if lock_conn is not None:
+                # Proves the lock's session is still alive; a dead one raises and forces a new election.
+                await lock_conn.execute(text("SELECT 1"))
+                await lock_conn.commit()
+            if sent == 0:
+                await self.signal.wait(self.idle_poll_seconds)
+
+    async def relay_once(self) -> int:
+        """Send one batch of unsent rows in position order; return how many were sent."""
+        async with self.session_factory() as session:
+            rows = (
+                (
+                    await session.execute(
+                        select(OutboxMessage)
+                        .where(OutboxMessage.sent_at.is_(None))
+                        .order_by(OutboxMessage.position)
+                        .limit(self.batch_size)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            if not rows:
+                return 0
+            blocked: set[str] = set()
+            sent_ids: list[int] = []
+            for row in rows:
+                if row.key in blocked:
+                    continue  # an earlier event of this aggregate failed: keep its order
+                try:
+                    envelope = EventEnvelope.model_validate(row.envelope)
+                    key, value, headers = to_kafka(envelope)
+                    await self.publisher.send(row.topic, key, value, headers)
+                    sent_ids.append(row.position)
+                except Exception as exc:
+                    blocked.add(row.key)
+                    await session.execute(
+                        update(OutboxMessage)
+                        .where(OutboxMessage.position == row.position)
+                        .values(attempts=OutboxMessage.attempts + 1, last_error=str(exc)[:500])
+                    )
+            if sent_ids:
+                await session.execute(
+                    update(OutboxMessage).where(OutboxMessage.position.in_(sent_ids)).values(sent_at=utcnow())
+                )
+            await session.commit()
+            self.sent_total += len(sent_ids)
+            if blocked:
+                await asyncio.sleep(self.retry_seconds)
+            return len(sent_ids)
+
+    def stop(self) -> None:
+        """Ask the loop to end."""
+        self._stopping.set()
+        self.signal.notify()
+
+
+async def pending_count(session: AsyncSession) -> int:
+    """How many events wait to be sent (for readiness and metrics)."""
+    from sqlalchemy import func
+
+    return int(
+        (await session.execute(select(func.count()).where(OutboxMessage.sent_at.is_(None)))).scalar_one()
+    )
