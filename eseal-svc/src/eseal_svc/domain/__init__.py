@@ -1,0 +1,1 @@
+"""Domain of eseal-svc: seals, credit codes and validation reports; imports no framework."""
