@@ -27,7 +27,7 @@ REPO = HERE.parent.parent
 POM = HERE / "kafka" / "pom.xml"
 LOCAL_BOOTSTRAP = "127.0.0.1:39092"
 CONTROLLER = "127.0.0.1:39093"
-READY_TIMEOUT_S = 90.0
+READY_TIMEOUT_S = float(os.environ.get("TONGBAN_KAFKA_READY_TIMEOUT") or 90)
 STOP_GRACE_S = 20.0
 
 
@@ -327,6 +327,8 @@ def start(paths: Paths) -> int:
                 return 1
         log(f"starting Kafka {kafka_version()} on {LOCAL_BOOTSTRAP} (log: {paths.log})")
         with paths.log.open("ab") as out:
+            out.write(f"==== kafka.py start {time.strftime('%Y-%m-%d %H:%M:%S')} ====\n".encode())
+            out.flush()
             proc = subprocess.Popen(  # noqa: S603 - fixed argument list
                 java_cmd(libs, paths, "kafka.Kafka", str(paths.props)),
                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
@@ -338,7 +340,11 @@ def start(paths: Paths) -> int:
         if wait_ready(LOCAL_BOOTSTRAP, READY_TIMEOUT_S, proc.pid, paths):
             log(f"ready on {LOCAL_BOOTSTRAP} (pid {proc.pid})")
             return 0
-        log(f"not ready after {READY_TIMEOUT_S:.0f} s; last lines of {paths.log}:\n{tail(paths.log)}")
+        log(f"the broker did not become ready; last lines of {paths.log}:\n{tail(paths.log)}")
+        # Do not leave a half-started JVM holding the ports for the next attempt.
+        if is_alive(proc.pid):
+            os.kill(proc.pid, signal.SIGKILL)
+        paths.pid.unlink(missing_ok=True)
         return 1
 
 

@@ -233,10 +233,22 @@ class AppProcess:
     def command(self) -> list[str]:
         """The uvicorn command line."""
         return [
-            sys.executable, "-m", "uvicorn", "--factory", self.module_factory,
-            "--host", "127.0.0.1", "--port", str(self.port),
-            "--loop", "uvloop", "--http", "httptools",
-            "--no-access-log", "--timeout-graceful-shutdown", "5",
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            self.module_factory,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--no-access-log",
+            "--timeout-graceful-shutdown",
+            "5",
         ]
 
     def start(self) -> AppProcess:
