@@ -93,9 +93,11 @@ def libs_dir() -> Path:
         mvn, "-q", "-B", "-Dstyle.color=never", "-f", str(POM), "dependency:copy-dependencies",
         f"-DoutputDirectory={scratch}", "-DincludeScope=runtime",
     ]
-    result = subprocess.run(cmd, check=False)  # noqa: S603 - fixed argument list
+    # Maven's output is kept out of our stdout (it carries terminal escapes) and shown only on failure.
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False)  # noqa: S603 - fixed args
     if result.returncode != 0 or not any(scratch.glob("kafka_2.13-*.jar")):
         shutil.rmtree(scratch, ignore_errors=True)
+        sys.stderr.write(result.stdout + result.stderr)
         raise SystemExit(f"[kafka] Maven could not resolve the Kafka jars (exit {result.returncode})")
     if libs.exists():
         shutil.rmtree(libs)
