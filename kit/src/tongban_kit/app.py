@@ -118,11 +118,11 @@ def create_service_app(
         app.state.runtime = runtime
         app.state.verifier = runtime.verifier
         runtime.kafka.start()
+        for hook in on_startup:
+            await hook(runtime)
         if relay:
             runtime.relay = OutboxRelay(engine, runtime.session_factory, runtime.kafka, signal)
             runtime.spawn(runtime.relay.run(), "outbox-relay")
-        for hook in on_startup:
-            await hook(runtime)
         if consumers is not None:
             runtime.consumers = list(consumers(runtime))
             for consumer in runtime.consumers:

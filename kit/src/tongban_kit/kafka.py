@@ -10,6 +10,8 @@ import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from opentelemetry import context as otel_context
+from opentelemetry import propagate
 
 from tongban_kit.outbox import Publisher
 from tongban_kit.settings import ServiceSettings
@@ -56,6 +58,12 @@ async def ensure_topics(
                 await admin.create_topics(wanted)
     finally:
         await admin.close()
+
+
+def _producer_instrumented() -> bool:
+    from opentelemetry.instrumentation.aiokafka import AIOKafkaInstrumentor
+
+    return bool(AIOKafkaInstrumentor().is_instrumented_by_opentelemetry)
 
 
 class KafkaConnector(Publisher):
@@ -114,7 +122,18 @@ class KafkaConnector(Publisher):
         """Send one message and wait for the broker's acknowledgement."""
         if self.producer is None:
             raise ConnectionError("kafka producer is not connected yet")
-        await self.producer.send_and_wait(topic, value=value, key=key, headers=headers)
+        traceparent = next((v for k, v in headers if k == "traceparent"), None)
+        if traceparent is None or not _producer_instrumented():
+            await self.producer.send_and_wait(topic, value=value, key=key, headers=headers)
+            return
+        # The aiokafka instrumentation appends its own traceparent; send inside the event's trace so
+        # that header continues the request's trace instead of starting a new one.
+        rest = [(k, v) for k, v in headers if k != "traceparent"]
+        token = otel_context.attach(propagate.extract({"traceparent": traceparent.decode()}))
+        try:
+            await self.producer.send_and_wait(topic, value=value, key=key, headers=rest)
+        finally:
+            otel_context.detach(token)
 
     async def ready(self) -> bool:
         """Readiness: connected and the cluster answers a metadata request."""

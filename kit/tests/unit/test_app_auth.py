@@ -1,0 +1,131 @@
+"""The app factory in-process on SQLite: tokens, problems, request ids, body limits, outbox rows."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from sqlalchemy import func, select
+from tongban_kit.outbox import OutboxMessage
+from tongban_kit.testkeys import TokenMinter
+
+
+def _load_demo() -> Any:
+    path = Path(__file__).parents[1] / "demo_app.py"
+    spec = importlib.util.spec_from_file_location("kit_demo_app", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["kit_demo_app"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+demo = _load_demo()
+AUD = "urn:tongban:demo"
+
+
+@pytest.fixture(scope="module")
+def minter() -> TokenMinter:
+    return TokenMinter()
+
+
+@pytest.fixture
+async def client(tmp_path: Path, minter: TokenMinter) -> AsyncIterator[httpx.AsyncClient]:
+    settings = demo.DemoSettings(
+        env="test",
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/demo.db",
+        migrate_on_start=False,
+        kafka_bootstrap="127.0.0.1:1",  # nothing listens: the app must serve anyway
+        max_body_bytes=2048,
+    )
+    app = demo.create_app(settings)
+    async with LifespanManager(app) as manager:
+        app.state.runtime.verifier.set_keys(minter.jwks)
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://demo") as c:
+            c.app = app  # type: ignore[attr-defined]
+            yield c
+
+
+async def _outbox_rows(c: httpx.AsyncClient) -> int:
+    async with c.app.state.runtime.session_factory() as session:  # type: ignore[attr-defined]
+        return int((await session.execute(select(func.count()).select_from(OutboxMessage))).scalar_one())
+
+
+async def test_valid_token_creates_and_writes_outbox(client: httpx.AsyncClient, minter: TokenMinter) -> None:
+    token = minter.mint("demo:write", audience=[AUD])
+    r = await client.post("/v1/widgets", json={"name": "a"}, headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 201, r.text
+    assert await _outbox_rows(client) == 1
+
+
+@pytest.mark.parametrize(
+    ("case", "status", "code"),
+    [
+        ("none", 401, "unauthorized"),
+        ("wrong-signature", 401, "unauthorized"),
+        ("wrong-audience", 401, "unauthorized"),
+        ("expired", 401, "unauthorized"),
+        ("wrong-typ", 401, "unauthorized"),
+        ("missing-scope", 403, "insufficient-scope"),
+    ],
+)
+async def test_bad_tokens_are_refused_with_problems(
+    client: httpx.AsyncClient, minter: TokenMinter, case: str, status: int, code: str
+) -> None:
+    tokens = {
+        "none": None,
+        "wrong-signature": TokenMinter(kid=minter.kid).mint("demo:write", audience=[AUD]),
+        "wrong-audience": minter.mint("demo:write", audience=["urn:tongban:case"]),
+        "expired": minter.mint("demo:write", audience=[AUD], expires_in=-120),
+        "wrong-typ": minter.mint("demo:write", audience=[AUD], typ="JWT"),
+        "missing-scope": minter.mint("demo:read", audience=[AUD]),
+    }
+    token = tokens[case]
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    r = await client.post("/v1/widgets", json={"name": "a"}, headers=headers)
+    assert r.status_code == status
+    assert r.headers["content-type"] == "application/problem+json"
+    body = r.json()
+    assert body["code"] == code and body["status"] == status and "detail" in body
+    assert await _outbox_rows(client) == 0
+
+
+async def test_validation_problem_lists_fields_and_changes_nothing(
+    client: httpx.AsyncClient, minter: TokenMinter
+) -> None:
+    token = minter.mint("demo:write", audience=[AUD])
+    r = await client.post(
+        "/v1/widgets", json={"name": "", "extra": 1}, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert r.status_code == 422
+    fields = {e["field"] for e in r.json()["errors"]}
+    assert {"body.name", "body.extra"} <= fields
+    assert await _outbox_rows(client) == 0
+
+
+async def test_request_id_is_echoed_or_created(client: httpx.AsyncClient) -> None:
+    r = await client.get("/healthz", headers={"X-Request-Id": "req-123"})
+    assert r.headers["x-request-id"] == "req-123"
+    r2 = await client.get("/healthz", headers={"X-Request-Id": "bad id with spaces"})
+    assert r2.headers["x-request-id"] != "bad id with spaces" and len(r2.headers["x-request-id"]) == 36
+
+
+async def test_body_limit_is_413_problem(client: httpx.AsyncClient, minter: TokenMinter) -> None:
+    token = minter.mint("demo:write", audience=[AUD])
+    r = await client.post("/v1/widgets", content=b"x" * 5000, headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 413
+    assert r.json()["code"] == "body-too-large"
+
+
+async def test_readyz_reports_broker_without_blocking(client: httpx.AsyncClient) -> None:
+    r = await client.get("/readyz")
+    assert r.status_code == 503
+    assert r.json()["checks"] == {"database": "ok", "kafka": "unavailable"}
+    assert (await client.get("/healthz")).status_code == 200

@@ -1,0 +1,99 @@
+"""Relay ordering and inbox once-only semantics on SQLite with a fake publisher."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from tongban_contracts.envelope import EventEnvelope
+from tongban_kit import idempotency, inbox  # noqa: F401
+from tongban_kit.db import Base, make_engine, make_session_factory
+from tongban_kit.inbox import InboxMessage, apply_once
+from tongban_kit.outbox import OutboxMessage, OutboxRelay, OutboxSignal, Publisher, enqueue
+
+
+class FlakyPublisher(Publisher):
+    """Records what was sent; fails for chosen keys until told otherwise."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, int]] = []
+        self.failing: set[bytes] = set()
+
+    async def send(self, topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]]) -> None:
+        if key in self.failing:
+            raise ConnectionError("broker down")
+        seq = int(dict(headers)["ce_sequence"])
+        self.sent.append((key.decode(), seq))
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[tuple[AsyncEngine, async_sessionmaker[AsyncSession]]]:
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path}/o.db")
+    async with engine.begin() as conn:
+        await conn.run_sync(Base.metadata.create_all)
+    yield engine, make_session_factory(engine)
+    await engine.dispose()
+
+
+def _event(subject: str, seq: int) -> EventEnvelope:
+    return EventEnvelope(id=f"{subject}-{seq}", type="t", source="s", subject=subject, sequence=seq, data={})
+
+
+async def test_relay_keeps_per_aggregate_order_when_one_send_fails(
+    db: tuple[AsyncEngine, async_sessionmaker[AsyncSession]],
+) -> None:
+    engine, factory = db
+    async with factory() as s:
+        for seq in (1, 2, 3):
+            enqueue(s, "topic", _event("a", seq))
+            enqueue(s, "topic", _event("b", seq))
+        await s.commit()
+    pub = FlakyPublisher()
+    pub.failing.add(b"a")
+    relay = OutboxRelay(engine, factory, pub, OutboxSignal(), retry_seconds=0)
+    assert await relay.relay_once() == 3
+    assert pub.sent == [("b", 1), ("b", 2), ("b", 3)]
+    pub.failing.clear()
+    assert await relay.relay_once() == 3
+    assert [x for x in pub.sent if x[0] == "a"] == [("a", 1), ("a", 2), ("a", 3)]
+    assert await relay.relay_once() == 0
+    async with factory() as s:
+        unsent = (await s.execute(select(func.count()).where(OutboxMessage.sent_at.is_(None)))).scalar_one()
+        failed = (
+            await s.execute(select(OutboxMessage.attempts).where(OutboxMessage.event_id == "a-1"))
+        ).scalar_one()
+    assert unsent == 0
+    assert failed == 1
+
+
+async def test_inbox_applies_an_event_once(db: tuple[AsyncEngine, async_sessionmaker[AsyncSession]]) -> None:
+    _, factory = db
+    applied: list[str] = []
+
+    async def handler(session: AsyncSession, event: EventEnvelope) -> None:
+        applied.append(event.id)
+
+    event = _event("x", 1)
+    assert await apply_once(factory, "g", event, handler) is True
+    assert await apply_once(factory, "g", event, handler) is False
+    assert await apply_once(factory, "other-group", event, handler) is True
+    assert applied == ["x-1", "x-1"]
+    async with factory() as s:
+        assert (await s.execute(select(func.count()).select_from(InboxMessage))).scalar_one() == 2
+
+
+async def test_failed_handler_leaves_no_inbox_row(
+    db: tuple[AsyncEngine, async_sessionmaker[AsyncSession]],
+) -> None:
+    _, factory = db
+
+    async def broken(session: AsyncSession, event: EventEnvelope) -> None:
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        await apply_once(factory, "g", _event("y", 1), broken)
+    async with factory() as s:
+        assert (await s.execute(select(func.count()).select_from(InboxMessage))).scalar_one() == 0
