@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Coroutine, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, TypeVar
@@ -414,3 +415,64 @@ def _stop_leftovers() -> None:
     """Stop apps a crashed or interrupted session did not stop, so none outlives the run."""
     for app in list(_live):
         app.stop(timeout=5.0)
+
+
+# --- the mesh's components ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Component:
+    """One process of the mesh: its app factory, default port, env prefix and database name."""
+
+    name: str
+    factory: str
+    port: int
+    prefix: str
+    database: str | None
+
+
+COMPONENTS: tuple[Component, ...] = (
+    Component("identity", "identity_svc.main:create_app", 8003, "IDENTITY_", "identity"),
+    Component("catalogue", "catalogue_svc.main:create_app", 8001, "CATALOGUE_", "catalogue"),
+    Component("case", "case_svc.main:create_app", 8002, "CASE_", "case"),
+    Component("eseal", "eseal_svc.main:create_app", 8004, "ESEAL_", "eseal"),
+    Component("exchange", "data_exchange_svc.main:create_app", 8005, "EXCHANGE_", "exchange"),
+    Component("sandbox", "data_exchange_svc.sandbox:create_app", 8006, "SANDBOX_", None),
+    Component("gateway", "tongban_gateway.main:create_app", 8000, "GATEWAY_", None),
+)
+
+
+def mesh_env(
+    ports: Mapping[str, int],
+    *,
+    env: str = "dev",
+    database_urls: Mapping[str, str] | None = None,
+    topic_prefix: str = "",
+    bootstrap: str | None = None,
+) -> dict[str, dict[str, str]]:
+    """The environment of every component so that they find each other on the given ports."""
+    url = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    shared = {
+        "TONGBAN_ENV": env,
+        "TONGBAN_KAFKA_BOOTSTRAP": bootstrap or kafka_bootstrap(),
+        "TONGBAN_TOPIC_PREFIX": topic_prefix,
+        "TONGBAN_IDENTITY_URL": url["identity"],
+        "TONGBAN_PUBLIC_URL": url["gateway"],
+        "CASE_CATALOGUE_URL": url["catalogue"],
+        "EXCHANGE_CASE_URL": url["case"],
+        "EXCHANGE_SANDBOX_URL": url["sandbox"],
+        "SANDBOX_HUB_URL": url["exchange"],
+        "GATEWAY_UPSTREAM_CATALOGUE": url["catalogue"],
+        "GATEWAY_UPSTREAM_CASES": url["case"],
+        "GATEWAY_UPSTREAM_IDENTITY": url["identity"],
+        "GATEWAY_UPSTREAM_ESEAL": url["eseal"],
+        "GATEWAY_UPSTREAM_EXCHANGE": url["exchange"],
+    }
+    out: dict[str, dict[str, str]] = {}
+    for comp in COMPONENTS:
+        e = dict(shared)
+        e[f"{comp.prefix}PORT"] = str(ports[comp.name])
+        if database_urls and comp.database and comp.database in database_urls:
+            e[f"{comp.prefix}DATABASE_URL"] = database_urls[comp.database]
+        out[comp.name] = e
+    return out
