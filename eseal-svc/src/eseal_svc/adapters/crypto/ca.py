@@ -20,6 +20,7 @@ from asn1crypto import x509 as a509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
+
 from eseal_svc.adapters.crypto.errors import CertificateError, KeyFormatError
 from eseal_svc.adapters.crypto.keys import (
     EcdsaP256Signer,

@@ -9,6 +9,7 @@ from typing import Protocol, runtime_checkable
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+
 from eseal_svc.adapters.crypto import sm
 from eseal_svc.adapters.crypto.errors import KeyFormatError
 from eseal_svc.domain.model import SealAlgorithm

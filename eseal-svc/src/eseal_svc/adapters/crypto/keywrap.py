@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
 from eseal_svc.adapters.crypto.errors import KeyUnwrapError
 
 MAGIC = b"TBKW"

@@ -47,6 +47,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from asn1crypto import core
+
 from eseal_svc.adapters.crypto import sm
 from eseal_svc.adapters.crypto.ca import (
     ChainResult,

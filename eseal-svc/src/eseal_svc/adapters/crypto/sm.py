@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gmssl_pyx
 from asn1crypto import core, keys
+
 from eseal_svc.adapters.crypto.errors import KeyFormatError
 
 # GB/T 33560 object identifiers.
