@@ -52,6 +52,7 @@ class CaseFollower:
         if sequence != expected:
             self.problems.append(f"case {case_id}: expected sequence {expected}, got {sequence}")
         self.last_sequence[case_id] = max(sequence, self.last_sequence.get(case_id, 0))
+        when = event.get_time()
         record = {
             "id": event_id,
             "type": event.get_type(),
@@ -59,7 +60,7 @@ class CaseFollower:
             "sequence": sequence,
             "receiving_region": event.get_extension("receivingregion"),
             "handling_region": event.get_extension("handlingregion"),
-            "time": event.get_time().isoformat() if event.get_time() else None,
+            "time": when.isoformat() if when else None,
             "data": event.get_data(),
         }
         self.events.append(record)
