@@ -3,10 +3,10 @@
 from pathlib import Path
 
 from fastapi import FastAPI
-
-from identity_svc.config import Settings, get_settings
 from tongban_contracts import topics
 from tongban_kit.app import create_service_app
+
+from identity_svc.config import Settings, get_settings
 
 SERVICE_ROOT = Path(__file__).resolve().parents[2]
 

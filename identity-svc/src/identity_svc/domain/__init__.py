@@ -1,1 +1,1 @@
-"""domain layer of identity-svc."""
+"""Domain of identity-svc: accounts, clients, token policy, PKCE, assurance and lockout rules (no I/O)."""
