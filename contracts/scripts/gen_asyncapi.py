@@ -104,8 +104,9 @@ def build() -> dict[str, Any]:
         "info": {
             "title": "Tongban events",
             "version": "1.0.0",
-            "description": "Kafka topics of the Tongban mesh. Every message is a CloudEvents 1.0 event in the "
-            "Kafka binding's binary mode: the value is the JSON data, attributes travel as ce_ headers.",
+            "description": "Kafka topics of the Tongban mesh. Every message is a CloudEvents 1.0 "
+            "event in the Kafka binding's binary mode: the value is the JSON data, attributes travel as "
+            "ce_ headers.",
         },
         "defaultContentType": "application/json",
         "channels": channels,
