@@ -12,12 +12,13 @@ import enum
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from asn1crypto import keys as akeys
 from asn1crypto import x509 as a509
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 
@@ -28,6 +29,7 @@ from eseal_svc.adapters.crypto.keys import (
     Signer,
     Verifier,
     algorithm_for_signature_oid,
+    generate_signer,
     load_verifier,
 )
 from eseal_svc.adapters.crypto.sm import SM3_WITH_SM2_OID
@@ -259,7 +261,7 @@ def _build_with_cryptography(
     subject_spki = subject_key.spki_der()
     try:
         subject_public: Any = serialization.load_der_public_key(subject_spki)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
         # An SM2 subject key under an ECDSA or Ed25519 CA is not a combination we issue.
         raise KeyFormatError("subject key cannot be certified by this CA") from exc
     if issuer_certificate_der is None:
@@ -527,3 +529,71 @@ def verify_chain(
             if limit is not None and position - 1 > limit:
                 return ChainResult(ChainStatus.NOT_A_CA, f"{subject} path length exceeded", ders)
     return ChainResult(ChainStatus.VALID, "chain to a registered trust anchor verified", ders)
+
+
+# ---------------------------------------------------------------------------------------------
+# A deployment's PKI
+
+ROOT_LIFETIME = timedelta(days=20 * 365)
+MAKER_LIFETIME = timedelta(days=12 * 365)
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentPki:
+    """One deployment's root CA and seal maker for one algorithm; the root is its trust anchor."""
+
+    region: str
+    root: CertificateAuthority
+    maker: Signer = field(repr=False)
+    maker_certificate: bytes
+
+    @property
+    def algorithm(self) -> SealAlgorithm:
+        """Algorithm of the CA, the maker and the signer certificates it issues."""
+        return self.root.algorithm
+
+    @property
+    def trust_anchor(self) -> bytes:
+        """DER of the root certificate that other regions register."""
+        return self.root.certificate_der
+
+    def issue_signer_certificate(
+        self,
+        *,
+        public_key: Verifier,
+        seal_name: str,
+        org_name: str,
+        uscc: str,
+        not_before: datetime,
+        not_after: datetime,
+    ) -> bytes:
+        """DER of an organisation's signer certificate, valid for the seal's window."""
+        return self.root.issue(
+            subject=subject_for_organisation(seal_name=seal_name, org_name=org_name, uscc=uscc),
+            public_key=public_key,
+            not_before=not_before,
+            not_after=not_after,
+            role=CertificateRole.SIGNER,
+        )
+
+
+def create_deployment_pki(
+    *, algorithm: SealAlgorithm, region: str, operator: str, now: datetime
+) -> DeploymentPki:
+    """A fresh root CA (20 years) and seal maker (12 years) for a deployment and algorithm."""
+    start = _aware(now) - timedelta(minutes=5)  # tolerate clock skew between regions
+    root = CertificateAuthority.create_root(
+        signer=generate_signer(algorithm),
+        subject=CertificateSubject(f"Tongban Seal Root CA {region} {algorithm.value}", organization=operator),
+        not_before=start,
+        not_after=start + ROOT_LIFETIME,
+    )
+    maker = generate_signer(algorithm)
+    maker_certificate = root.issue(
+        subject=CertificateSubject(f"Tongban Seal Maker {region} {algorithm.value}", organization=operator),
+        public_key=maker.verifier(),
+        not_before=start,
+        not_after=start + MAKER_LIFETIME,
+        role=CertificateRole.SEAL_MAKER,
+    )
+    return DeploymentPki(region, root, maker, maker_certificate)
