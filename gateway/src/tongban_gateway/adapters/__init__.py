@@ -1,0 +1,1 @@
+"""The gateway's I/O: upstream HTTP clients, token verification, Redis buckets, OpenAPI fetching."""

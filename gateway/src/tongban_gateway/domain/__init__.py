@@ -1,0 +1,1 @@
+"""Gateway rules with no I/O: routes, token buckets, circuit breakers, retry budget, OpenAPI merge."""

@@ -1,0 +1,1 @@
+"""The gateway's ASGI application: the proxy hot path and the gateway's own endpoints."""
