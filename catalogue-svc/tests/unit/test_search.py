@@ -10,6 +10,7 @@ from catalogue_svc.domain.model import FaqEntry, Item, parse_item_content
 from catalogue_svc.domain.search import (
     FIELD_WEIGHTS,
     MAX_QUERY_TOKENS,
+    PHRASE_READINGS,
     IndexToken,
     InMemorySearchIndex,
     SearchField,
@@ -65,9 +66,15 @@ def test_pinyin_covers_every_stretch_with_full_syllables_and_initials() -> None:
     assert {"hukouqianyi", "hkqy", "qianyi", "qy"} <= pinyin_tokens("户口迁移")
 
 
-def test_pinyin_uses_phrase_readings_and_v_for_u_umlaut() -> None:
+def test_pinyin_uses_the_phrase_table_then_common_readings() -> None:
     assert "chongqing" in pinyin_tokens("重庆市")
+    assert {"yinhang", "yh"} <= pinyin_tokens("银行卡")
+    assert "xingzhengjifu" in pinyin_tokens("行政给付")
+    assert "zhongda" in pinyin_tokens("重大")  # outside the table: the most common reading
+    assert "diaodong" in pinyin_tokens("工作调动")
     assert "lvse" in pinyin_tokens("绿色")
+    assert len(PHRASE_READINGS) > 20
+    assert all(len(reading) == len(word) for word, reading in PHRASE_READINGS.items())
 
 
 def test_pinyin_stops_at_punctuation() -> None:

@@ -16,8 +16,12 @@ Indexing (``index_tokens``):
   (公积金 → ``gongjijin``, also ``gongji``, ``jijin``, ``gong`` …) and initials (``gjj``, ``gj``,
   ``jj``; at least two letters). Storing every stretch is what makes prefix and infix queries
   (``hkqy`` for 户口迁移, ``gjj`` for 住房公积金) work by equality. Full pinyin matches at syllable
-  boundaries only: ``gongjij`` (half a syllable) matches nothing. Polyphones take pypinyin's
-  phrase-aware reading (重庆 → ``chongqing``); ü is written ``v`` (绿 → ``lv``).
+  boundaries only: ``gongjij`` (half a syllable) matches nothing. Each character takes its most
+  common reading from pypinyin's character table, except inside the words of ``PHRASE_READINGS``
+  (银行 → ``yinhang``, 给付 → ``jifu``, 重庆 → ``chongqing``), matched longest first; ü is written
+  ``v`` (绿 → ``lv``). pypinyin's own phrase dictionary is not used: it costs about 45 MiB of
+  memory in a service budgeted at 150 MiB, and a fixed table keeps tokens identical whatever
+  pypinyin loads.
 * Each (token, field) pair is stored once with its field's weight: code and name 16, materials 4,
   FAQ 1. A name weight above the sum of the lower weights guarantees that, for any query, a hit
   in the name outranks hits that are only in materials or FAQ.
@@ -43,12 +47,18 @@ unit tests pin the ordering through them.
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from typing import NamedTuple
+
+# Skip loading pypinyin's phrase dictionary (about 45 MiB); readings come from PHRASE_READINGS instead.
+os.environ.setdefault("PYPINYIN_NO_PHRASES", "1")
+os.environ.setdefault("PYPINYIN_NO_DICT_COPY", "1")
 
 from pypinyin import lazy_pinyin
 
@@ -83,6 +93,55 @@ _HAN_RE = re.compile(rf"[{_HAN}]")
 _SYLLABLE_RE = re.compile(r"^[a-z]+$")
 
 
+# Words of catalogue names, place names and legal terms whose characters are read otherwise than
+# their most common reading. Extend when a name indexes wrongly; tokens change only for that word.
+PHRASE_READINGS: dict[str, tuple[str, ...]] = {
+    "银行": ("yin", "hang"),
+    "行业": ("hang", "ye"),
+    "给付": ("ji", "fu"),
+    "给予": ("ji", "yu"),
+    "供给": ("gong", "ji"),
+    "补给": ("bu", "ji"),
+    "会计": ("kuai", "ji"),
+    "还款": ("huan", "kuan"),
+    "还贷": ("huan", "dai"),
+    "偿还": ("chang", "huan"),
+    "退还": ("tui", "huan"),
+    "归还": ("gui", "huan"),
+    "返还": ("fan", "huan"),
+    "长期": ("chang", "qi"),
+    "长途": ("chang", "tu"),
+    "重新": ("chong", "xin"),
+    "重复": ("chong", "fu"),
+    "调整": ("tiao", "zheng"),
+    "调解": ("tiao", "jie"),
+    "调剂": ("tiao", "ji"),
+    "出差": ("chu", "chai"),
+    "差旅": ("chai", "lv"),
+    "校对": ("jiao", "dui"),
+    "模具": ("mu", "ju"),
+    "传记": ("zhuan", "ji"),
+    "率先": ("shuai", "xian"),
+    "角色": ("jue", "se"),
+    "畜牧": ("xu", "mu"),
+    "音乐": ("yin", "yue"),
+    "乐器": ("yue", "qi"),
+    "弹性": ("tan", "xing"),
+    "首都": ("shou", "du"),
+    "重庆": ("chong", "qing"),
+    "成都": ("cheng", "du"),
+    "长沙": ("chang", "sha"),
+    "长春": ("chang", "chun"),
+    "西藏": ("xi", "zang"),
+    "藏族": ("zang", "zu"),
+    "厦门": ("xia", "men"),
+    "六安": ("lu", "an"),
+    "蚌埠": ("beng", "bu"),
+    "番禺": ("pan", "yu"),
+}
+_MAX_PHRASE = max(len(word) for word in PHRASE_READINGS)
+
+
 class IndexToken(NamedTuple):
     """One row of the token table: the token, the field it came from and that field's weight."""
 
@@ -112,12 +171,32 @@ def text_tokens(text: str) -> set[str]:
     return tokens
 
 
+@lru_cache(maxsize=16384)
+def _char_reading(ch: str) -> str:
+    """The most common toneless reading of one character, or "" if it has none."""
+    return next(iter(lazy_pinyin(ch, errors="ignore")), "")
+
+
+def _readings(han_run: str) -> list[str]:
+    """One syllable per character: PHRASE_READINGS words first (longest match), else per character."""
+    out: list[str] = []
+    i = 0
+    while i < len(han_run):
+        for size in range(min(_MAX_PHRASE, len(han_run) - i), 1, -1):
+            reading = PHRASE_READINGS.get(han_run[i : i + size])
+            if reading is not None:
+                out.extend(reading)
+                i += size
+                break
+        else:
+            out.append(_char_reading(han_run[i]))
+            i += 1
+    return out
+
+
 def _syllable_runs(han_run: str) -> list[list[str]]:
     """Pinyin syllables of a Han run, split where a character has no pinyin."""
-    syllables = lazy_pinyin(han_run, errors="ignore")
-    if len(syllables) != len(han_run):
-        # A character without pinyin was dropped; redo it per character so positions stay aligned.
-        syllables = [next(iter(lazy_pinyin(ch, errors="ignore")), "") for ch in han_run]
+    syllables = _readings(han_run)
     runs: list[list[str]] = [[]]
     for syllable in syllables:
         if _SYLLABLE_RE.match(syllable):
