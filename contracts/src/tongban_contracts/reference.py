@@ -80,3 +80,39 @@ class Audience(StrEnum):
 
     NATURAL_PERSON = "natural_person"
     LEGAL_PERSON = "legal_person"
+
+
+class ExchangeDomain(StrEnum):
+    """Data domains of the data-exchange hub (a material can be fetched from one instead of uploaded)."""
+
+    MEDICAL = "medical"
+    PENSION = "pension"
+    HOUSING = "housing"
+    EMPLOYMENT = "employment"
+    SOCIAL_INSURANCE = "social-insurance"
+    HOUSEHOLD_REGISTRATION = "household-registration"
+    TAX = "tax"
+
+
+# Electronic licence types (电子证照) recognised across regions; catalogue materials name them and
+# eseal-svc issues them under these codes.
+LICENCE_TYPES: dict[str, str] = {
+    "resident_id_card": "居民身份证",
+    "household_register": "居民户口簿",
+    "household_registration_proof": "户籍证明",
+    "residence_permit": "居住证",
+    "social_security_card": "社会保障卡",
+    "marriage_certificate": "结婚证",
+    "birth_medical_certificate": "出生医学证明",
+    "business_licence": "营业执照",
+    "motor_vehicle_driving_licence": "机动车驾驶证",
+    "academic_certificate": "学历证书",
+    "vocational_qualification_certificate": "职业资格证书",
+    "employment_registration_certificate": "就业创业证",
+    "notarial_certificate": "公证书",
+    "real_estate_title_certificate": "不动产权证书",
+    "real_estate_registration_certificate": "不动产登记证明",
+    "industrial_product_production_licence": "全国工业产品生产许可证",
+    "pollutant_discharge_permit": "排污许可证",
+    "retirement_certificate": "退休证",
+}
