@@ -59,7 +59,8 @@ def _chain(n: int) -> list[dict[str, object]]:
             "seq": i, "id": f"e{i}", "at": datetime(2026, 11, 27, 8, 0, i, 123456, tzinfo=UTC),
             "client_id": "platform-440000", "actor": {"client_id": "platform-440000"}, "resource_id": "r",
             "subject_hash": "h", "case_id": "c", "item_code": "XK00003001", "mode": "share",
-            "fields": ["name"], "outcome": "allowed", "reason": None, "prev_hash": prev,
+            "fields": ["name"], "outcome": "allowed", "reason": None, "grant_id": "g", "basis": "consent:k",
+            "prev_hash": prev,
         }
         row["hash"] = audit.entry_hash(row)
         prev = str(row["hash"])

@@ -28,6 +28,8 @@ CHAINED_FIELDS = (
     "fields",
     "outcome",
     "reason",
+    "grant_id",
+    "basis",
     "prev_hash",
 )
 

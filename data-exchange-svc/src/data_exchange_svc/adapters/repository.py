@@ -1,0 +1,188 @@
+"""Reading and writing the hub's tables; maps rows to domain objects."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from tongban_kit.db import utcnow
+
+from data_exchange_svc.adapters.orm import AuditHeadRow, AuditRow, ConsentRow, GrantRow, ResourceRow
+from data_exchange_svc.domain import audit
+from data_exchange_svc.domain.model import (
+    Consent,
+    DataDomain,
+    FieldKind,
+    FieldSpec,
+    Grant,
+    Mode,
+    Resource,
+    Sensitivity,
+    Status,
+)
+
+
+def resource_from_row(row: ResourceRow) -> Resource:
+    """The domain resource of a row."""
+    return Resource(
+        id=row.id,
+        code=row.code,
+        name=row.name,
+        provider_name=row.provider_name,
+        provider_uscc=row.provider_uscc,
+        region=row.region,
+        domain=DataDomain(row.domain),
+        endpoint_url=row.endpoint_url,
+        fields=tuple(
+            FieldSpec(
+                name=f["name"],
+                label=f.get("label", f["name"]),
+                kind=FieldKind(f.get("kind", "text")),
+                sensitivity=Sensitivity(f.get("sensitivity", "personal")),
+            )
+            for f in row.fields
+        ),
+        supports=frozenset(Mode(m) for m in row.supports),
+        timeout_ms=row.timeout_ms,
+        status=Status(row.status),
+        version=row.version,
+    )
+
+
+def grant_from_row(row: GrantRow) -> Grant:
+    """The domain grant of a row."""
+    return Grant(
+        id=row.id,
+        client_id=row.client_id,
+        resource_id=row.resource_id,
+        items=frozenset(row.items),
+        allowed_fields=frozenset(row.allowed_fields),
+        masked_fields=frozenset(row.masked_fields),
+        modes=frozenset(Mode(m) for m in row.modes),
+        rate_limit_per_minute=row.rate_limit_per_minute,
+        expires_at=row.expires_at,
+        statutory_basis=row.statutory_basis,
+        status=Status(row.status),
+        version=row.version,
+    )
+
+
+def consent_from_row(row: ConsentRow) -> Consent:
+    """The domain consent of a row."""
+    return Consent(
+        id=row.id,
+        subject_hash=row.subject_hash,
+        case_id=row.case_id,
+        resource_ids=frozenset(row.resource_ids),
+        until=row.until,
+        status=Status(row.status),
+        version=row.version,
+    )
+
+
+async def get_resource(session: AsyncSession, resource_id: str) -> ResourceRow | None:
+    """A resource by id (or by its code, which callers may use instead)."""
+    row = await session.get(ResourceRow, resource_id)
+    if row is None:
+        row = (
+            await session.execute(select(ResourceRow).where(ResourceRow.code == resource_id))
+        ).scalar_one_or_none()
+    return row
+
+
+async def grants_for(session: AsyncSession, client_id: str, resource_id: str) -> list[Grant]:
+    """Every grant (live or not) of a client on a resource."""
+    rows = await session.execute(
+        select(GrantRow).where(GrantRow.client_id == client_id, GrantRow.resource_id == resource_id)
+    )
+    return [grant_from_row(r) for r in rows.scalars()]
+
+
+async def consents_for(session: AsyncSession, subject_hash: str, case_id: str) -> list[Consent]:
+    """Every consent of a subject for a case."""
+    rows = await session.execute(
+        select(ConsentRow).where(ConsentRow.subject_hash == subject_hash, ConsentRow.case_id == case_id)
+    )
+    return [consent_from_row(r) for r in rows.scalars()]
+
+
+def audit_content(row: AuditRow) -> dict[str, Any]:
+    """The chained content of a stored entry, plus its hash."""
+    return {
+        "seq": row.seq,
+        "id": row.id,
+        "at": row.at,
+        "client_id": row.client_id,
+        "actor": row.actor,
+        "resource_id": row.resource_id,
+        "subject_hash": row.subject_hash,
+        "case_id": row.case_id,
+        "item_code": row.item_code,
+        "mode": row.mode,
+        "fields": row.fields,
+        "outcome": row.outcome,
+        "reason": row.reason,
+        "grant_id": row.grant_id,
+        "basis": row.basis,
+        "prev_hash": row.prev_hash,
+        "hash": row.hash,
+    }
+
+
+async def append_audit(
+    session: AsyncSession,
+    *,
+    entry_id: str,
+    client_id: str,
+    actor: dict[str, Any],
+    resource_id: str | None,
+    subject_hash: str | None,
+    case_id: str | None,
+    item_code: str | None,
+    mode: str | None,
+    fields: Sequence[str],
+    outcome: str,
+    reason: str | None,
+    latency_ms: int | None,
+    grant_id: str | None = None,
+    basis: str | None = None,
+    at: datetime | None = None,
+) -> AuditRow:
+    """Append one entry at the head of the chain, in the caller's transaction."""
+    # Touch the head first: on PostgreSQL this row-locks it, on SQLite it takes the write lock, so
+    # concurrent appends queue here and each reads the head its predecessor committed.
+    await session.execute(update(AuditHeadRow).where(AuditHeadRow.id == 1).values(updated_at=utcnow()))
+    head = (await session.execute(select(AuditHeadRow).where(AuditHeadRow.id == 1))).scalar_one()
+    content: dict[str, Any] = {
+        "seq": head.seq + 1,
+        "id": entry_id,
+        "at": at or utcnow(),
+        "client_id": client_id,
+        "actor": actor,
+        "resource_id": resource_id,
+        "subject_hash": subject_hash,
+        "case_id": case_id,
+        "item_code": item_code,
+        "mode": mode,
+        "fields": sorted(fields),
+        "outcome": outcome,
+        "reason": reason,
+        "grant_id": grant_id,
+        "basis": basis,
+        "prev_hash": head.hash,
+    }
+    digest = audit.entry_hash(content)
+    row = AuditRow(**content, hash=digest, latency_ms=latency_ms)
+    session.add(row)
+    head.seq = content["seq"]
+    head.hash = digest
+    await session.flush()
+    return row
+
+
+async def head(session: AsyncSession) -> AuditHeadRow:
+    """The chain head."""
+    return (await session.execute(select(AuditHeadRow).where(AuditHeadRow.id == 1))).scalar_one()
