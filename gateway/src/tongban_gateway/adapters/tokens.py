@@ -74,8 +74,10 @@ class GatewayVerifier(JWKSVerifier):
         auds = aud if isinstance(aud, list) else [aud]
         if not self.audiences.intersection(a for a in auds if isinstance(a, str)):
             raise TokenError("token is not meant for this platform")
-        # The audience was checked above against every mesh audience; the kit checks the rest.
-        return super().check_claims({**claims, "aud": self.audience})
+        # The audience was checked above against every mesh audience; the kit checks the rest on a
+        # copy, and the caller gets the claims as signed (verify_for checks the route's audience).
+        super().check_claims({**claims, "aud": self.audience})
+        return claims
 
     async def verify_for(self, token: str, audience: str) -> dict[str, Any]:
         """The claims of a valid token meant for ``audience``, or TokenError."""
