@@ -26,9 +26,7 @@ class KeyWindow:
 
     def retire_after(self, deactivated_at: datetime) -> datetime:
         """Other replicas may sign with the old key until they reload; their tokens then live a TTL."""
-        return deactivated_at + timedelta(
-            seconds=self.max_token_ttl + CLOCK_SKEW + self.reload_seconds
-        )
+        return deactivated_at + timedelta(seconds=self.max_token_ttl + CLOCK_SKEW + self.reload_seconds)
 
 
 def is_published(status: KeyStatus, retire_after: datetime | None, now: datetime) -> bool:

@@ -178,9 +178,7 @@ async def verify_in_person(
     return person
 
 
-async def enroll_totp(
-    person_id: str, *, uow: UnitOfWork, ctx: IdentityContext
-) -> tuple[NaturalPerson, str]:
+async def enroll_totp(person_id: str, *, uow: UnitOfWork, ctx: IdentityContext) -> tuple[NaturalPerson, str]:
     """Give a person a new TOTP secret (returned once, to be scanned into an authenticator)."""
     row = await uow.session.get(NaturalPersonRow, person_id)
     if row is None:

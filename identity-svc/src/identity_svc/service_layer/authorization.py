@@ -258,9 +258,7 @@ async def _validated(
     )
     uow.session.add(request)
     await uow.commit()
-    return LoginPage(
-        request.id, request.csrf_token, client.name, acr_required=request.acr_required
-    )
+    return LoginPage(request.id, request.csrf_token, client.name, acr_required=request.acr_required)
 
 
 async def _issue_code(
@@ -433,9 +431,7 @@ async def _refused(
     )
 
 
-async def _check_otp(
-    ctx: IdentityContext, person: NaturalPersonRow, code: str
-) -> bool:
+async def _check_otp(ctx: IdentityContext, person: NaturalPersonRow, code: str) -> bool:
     if person.totp_secret_enc is None:
         return False
     secret = ctx.cipher.decrypt(person.totp_secret_enc, associated=person.id.encode())

@@ -242,9 +242,7 @@ async def authenticate_client(
     allow_public: bool = False,
 ) -> Client:
     """Identify and authenticate the calling client by exactly one method."""
-    methods = sum(
-        x is not None for x in (creds.basic, creds.form_secret, creds.assertion)
-    )
+    methods = sum(x is not None for x in (creds.basic, creds.form_secret, creds.assertion))
     if methods > 1:
         raise invalid_request("use exactly one client authentication method")
     if creds.assertion is not None:

@@ -212,9 +212,12 @@ async def seed(*, uow: UnitOfWork, ctx: IdentityContext) -> list[str]:
             )
         await uow.session.flush()
         company_hash = ctx.subject_hash(DEMO_COMPANY_USCC)
-        if await uow.session.scalar(
-            select(LegalPersonRow.id).where(LegalPersonRow.uscc_hash == company_hash)
-        ) is None:
+        if (
+            await uow.session.scalar(
+                select(LegalPersonRow.id).where(LegalPersonRow.uscc_hash == company_hash)
+            )
+            is None
+        ):
             await register_legal_person(
                 RegisterLegalPerson(
                     name="通办示例科技有限公司",

@@ -309,9 +309,7 @@ async def grant_authorization_code(
         refresh = await _new_refresh_token(
             uow,
             family,
-            refresh_expiry(
-                now, now, ctx.settings.refresh_token_ttl, ctx.settings.refresh_family_max_age
-            ),
+            refresh_expiry(now, now, ctx.settings.refresh_token_ttl, ctx.settings.refresh_family_max_age),
         )
     access, _ = await issue_access_token(
         uow,
@@ -521,9 +519,7 @@ def _looks_like_jwt(token: str) -> bool:
     return token.count(".") == 2
 
 
-async def introspect(
-    token: str, caller: Client, *, uow: UnitOfWork, ctx: IdentityContext
-) -> dict[str, Any]:
+async def introspect(token: str, caller: Client, *, uow: UnitOfWork, ctx: IdentityContext) -> dict[str, Any]:
     """RFC 7662: `active` and the token's claims, or just `active: false`."""
     inactive: dict[str, Any] = {"active": False}
     if _looks_like_jwt(token):
@@ -533,8 +529,22 @@ async def introspect(
             return inactive
         if not await access_token_active(uow, claims) or not _may_see(caller, str(claims.get("client_id"))):
             return inactive
-        keep = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti", "region", "acr", "org",
-                "subject_hash", "act", "auth_time")
+        keep = (
+            "scope",
+            "client_id",
+            "sub",
+            "aud",
+            "iss",
+            "exp",
+            "iat",
+            "jti",
+            "region",
+            "acr",
+            "org",
+            "subject_hash",
+            "act",
+            "auth_time",
+        )
         body = {k: claims[k] for k in keep if k in claims}
         return {"active": True, "token_type": "Bearer", **body}
     row = await uow.session.get(RefreshTokenRow, token_hash(token))
@@ -648,9 +658,12 @@ async def userinfo(token: str, *, uow: UnitOfWork, ctx: IdentityContext) -> dict
         # Masked always: only an identity administrator ever sees a full identity number.
         info["resident_id_masked"] = person.masked_resident_id
         info["representations"] = [
-            {"legal_person_id": lp.id, "name": lp.name, "uscc_masked": mask_uscc(
-                ctx.cipher.decrypt(lp.uscc_enc, associated=lp.id.encode())
-            ), "role": role}
+            {
+                "legal_person_id": lp.id,
+                "name": lp.name,
+                "uscc_masked": mask_uscc(ctx.cipher.decrypt(lp.uscc_enc, associated=lp.id.encode())),
+                "role": role,
+            }
             for lp, role in await representations(uow.session, person.id)
         ]
     if "phone" in scopes and person.phone:
