@@ -41,10 +41,20 @@ def test_mask_values_by_kind() -> None:
 
 
 def test_project_drops_everything_not_requested_and_granted() -> None:
-    record = {"name": "张三", "id_number": "11010119900307447X", "household_address": "北京市东城区X街1号",
-              "phone": "13812345678", "secret": "x"}
-    data, masked = project(record, RESOURCE, requested={"name", "household_address", "secret"},
-                           allowed={"name", "household_address"}, masked={"household_address"})
+    record = {
+        "name": "张三",
+        "id_number": "11010119900307447X",
+        "household_address": "北京市东城区X街1号",
+        "phone": "13812345678",
+        "secret": "x",
+    }
+    data, masked = project(
+        record,
+        RESOURCE,
+        requested={"name", "household_address", "secret"},
+        allowed={"name", "household_address"},
+        masked={"household_address"},
+    )
     assert set(data) == {"name", "household_address"}
     assert data["name"] == "张三"
     assert data["household_address"] != record["household_address"]
@@ -56,10 +66,21 @@ def _chain(n: int) -> list[dict[str, object]]:
     prev = audit.GENESIS
     for i in range(1, n + 1):
         row: dict[str, object] = {
-            "seq": i, "id": f"e{i}", "at": datetime(2026, 11, 27, 8, 0, i, 123456, tzinfo=UTC),
-            "client_id": "platform-440000", "actor": {"client_id": "platform-440000"}, "resource_id": "r",
-            "subject_hash": "h", "case_id": "c", "item_code": "XK00003001", "mode": "share",
-            "fields": ["name"], "outcome": "allowed", "reason": None, "grant_id": "g", "basis": "consent:k",
+            "seq": i,
+            "id": f"e{i}",
+            "at": datetime(2026, 11, 27, 8, 0, i, 123456, tzinfo=UTC),
+            "client_id": "platform-440000",
+            "actor": {"client_id": "platform-440000"},
+            "resource_id": "r",
+            "subject_hash": "h",
+            "case_id": "c",
+            "item_code": "XK00003001",
+            "mode": "share",
+            "fields": ["name"],
+            "outcome": "allowed",
+            "reason": None,
+            "grant_id": "g",
+            "basis": "consent:k",
             "prev_hash": prev,
         }
         row["hash"] = audit.entry_hash(row)

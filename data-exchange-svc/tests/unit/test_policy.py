@@ -113,7 +113,9 @@ def test_case_checks() -> None:
 
 
 def test_joint_participant_region_may_query() -> None:
-    joint = case(receiving_region="310000", handling_region="320000", participant_regions=frozenset({"440000"}))
+    joint = case(
+        receiving_region="310000", handling_region="320000", participant_regions=frozenset({"440000"})
+    )
     policy.check_case(joint, query())
 
 
