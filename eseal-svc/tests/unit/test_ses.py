@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -480,3 +481,18 @@ def test_seal_maker_refuses_a_pki_of_another_algorithm(
     spec, _ = seal_factory(sm2_pki)
     with pytest.raises(ValueError, match="cannot make"):
         make_organisation_seal(spec, pki=pki_factory(SealAlgorithm.ED25519), es_id="x", created_at=NOW)
+
+
+def test_random_corruption_never_raises_and_never_passes(sm2_pki: DeploymentPki, sm2_seal: MadeSeal) -> None:
+    signature = _sign(sm2_seal, SealAlgorithm.SM2_SM3)
+    rng = random.Random(38540)
+    outcomes: set[SubIndication | None] = set()
+    for _ in range(300):
+        corrupted = bytearray(signature)
+        for _ in range(rng.choice((1, 1, 2, 4))):
+            corrupted[rng.randrange(len(corrupted))] = rng.randrange(256)
+        report = _verify(bytes(corrupted), sm2_pki, revocation_lookup=lambda reference: None)
+        outcomes.add(report.sub_indication)
+        if bytes(corrupted) != signature:
+            assert not report.passed
+    assert {SubIndication.FORMAT_FAILURE, SubIndication.SIG_CRYPTO_FAILURE} <= outcomes

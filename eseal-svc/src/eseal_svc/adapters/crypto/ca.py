@@ -22,7 +22,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 
-from eseal_svc.adapters.crypto.errors import CertificateError, KeyFormatError
+from eseal_svc.adapters.crypto.errors import ASN1_ERRORS, CertificateError, KeyFormatError
 from eseal_svc.adapters.crypto.keys import (
     EcdsaP256Signer,
     Ed25519Signer,
@@ -340,15 +340,15 @@ def _name_text(name: Any) -> str:
 
 
 def load_certificate(der: bytes) -> Any:
-    """The asn1crypto Certificate of strict DER bytes; CertificateError when malformed."""
+    """The asn1crypto Certificate of DER bytes, fully parsed; CertificateError when malformed."""
     try:
         certificate = a509.Certificate.load(der, strict=True)
-        # Touch the fields verifiers rely on so that lazy parsing errors surface here.
-        tbs = certificate["tbs_certificate"]
-        _ = (tbs["subject"].chosen, tbs["issuer"].chosen, tbs["validity"].native, tbs["extensions"].native)
-        _ = certificate["signature_value"].native
-    except (ValueError, TypeError, KeyError) as exc:
+        # asn1crypto parses lazily; decoding everything now keeps malformed fields from failing later.
+        validity = certificate.native["tbs_certificate"]["validity"]
+    except ASN1_ERRORS as exc:
         raise CertificateError("not a DER X.509 certificate") from exc
+    if any(validity[k].tzinfo is None for k in ("not_before", "not_after")):
+        raise CertificateError("certificate validity times must be in UTC")
     return certificate
 
 

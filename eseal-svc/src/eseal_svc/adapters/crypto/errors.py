@@ -21,3 +21,8 @@ class SesFormatError(CryptoError):
 
 class KeyUnwrapError(CryptoError):
     """A wrapped key could not be decrypted: wrong key-encryption key, tampering or unknown format."""
+
+
+# What asn1crypto raises on malformed input: it parses lazily and some universal types it decodes
+# have no `native` form, so decoding garbage can surface as any of these.
+ASN1_ERRORS: tuple[type[Exception], ...] = (ValueError, TypeError, LookupError, AttributeError, OverflowError)

@@ -56,7 +56,7 @@ from eseal_svc.adapters.crypto.ca import (
     describe_certificate,
     verify_chain,
 )
-from eseal_svc.adapters.crypto.errors import CertificateError, KeyFormatError, SesFormatError
+from eseal_svc.adapters.crypto.errors import ASN1_ERRORS, CertificateError, KeyFormatError, SesFormatError
 from eseal_svc.adapters.crypto.keys import (
     DIGEST_SIZE,
     SIGNATURE_OIDS,
@@ -297,6 +297,13 @@ def _utc_seconds(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(microsecond=0)
 
 
+def _read_time(value: Any) -> datetime:
+    moment = value.native
+    if not isinstance(moment, datetime) or moment.tzinfo is None:
+        raise SesFormatError("SES times must be GeneralizedTime in UTC")
+    return moment
+
+
 def _ia5(value: str, what: str) -> str:
     if not value.isascii():
         raise ValueError(f"{what} must be ASCII (IA5String)")
@@ -477,9 +484,9 @@ def _parse_seal_value(seal: Any) -> ParsedSeal:
         cert_list_type=kind,
         certificates=certificates,
         cert_digests=digests,
-        created_at=prop["create_date"].native,
-        valid_start=prop["valid_start"].native,
-        valid_end=prop["valid_end"].native,
+        created_at=_read_time(prop["create_date"]),
+        valid_start=_read_time(prop["valid_start"]),
+        valid_end=_read_time(prop["valid_end"]),
         picture=SealPicture(
             type=str(picture["type"].native),
             data=bytes(picture["data"].native),
@@ -493,16 +500,13 @@ def _parse_seal_value(seal: Any) -> ParsedSeal:
     )
 
 
-_PARSE_ERRORS = (ValueError, TypeError, KeyError, AttributeError, OverflowError)
-
-
 def parse_seal(der: bytes) -> ParsedSeal:
     """Every field of an SESeal v4; SesFormatError when the bytes are not one."""
     try:
         return _parse_seal_value(SESeal.load(der, strict=True))
     except SesFormatError:
         raise
-    except _PARSE_ERRORS as exc:
+    except ASN1_ERRORS as exc:
         raise SesFormatError(f"not an SESeal v4: {exc}") from None
 
 
@@ -519,7 +523,7 @@ def parse_signature(der: bytes) -> ParsedSignature:
             tbs_der=bytes(tbs.dump()),
             version=int(tbs["version"].native),
             seal=_parse_seal_value(tbs["eseal"]),
-            time_info=tbs["time_info"].native,
+            time_info=_read_time(tbs["time_info"]),
             data_hash=bytes(tbs["data_hash"].native),
             property_info=str(tbs["property_info"].native),
             ext_datas=_read_ext_datas(tbs["ext_datas"]),
@@ -530,7 +534,7 @@ def parse_signature(der: bytes) -> ParsedSignature:
         )
     except SesFormatError:
         raise
-    except _PARSE_ERRORS as exc:
+    except ASN1_ERRORS as exc:
         raise SesFormatError(f"not an SES_Signature v4: {exc}") from None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gmssl_pyx
 from asn1crypto import core, keys
 
-from eseal_svc.adapters.crypto.errors import KeyFormatError
+from eseal_svc.adapters.crypto.errors import ASN1_ERRORS, KeyFormatError
 
 # GB/T 33560 object identifiers.
 SM2_CURVE_OID = "1.2.156.10197.1.301"
@@ -55,7 +55,7 @@ def _well_formed_signature(signature: bytes) -> bool:
             return False
         r, s = (core.Integer.load(parsed[i].dump()).native for i in range(2))
         return bool(0 < r < SM2_ORDER and 0 < s < SM2_ORDER and parsed.dump(force=True) == signature)
-    except (ValueError, TypeError):
+    except ASN1_ERRORS:
         return False
 
 
@@ -104,7 +104,7 @@ def is_sm2_spki(spki_der: bytes) -> bool:
         return bool(info["algorithm"]["algorithm"].dotted == EC_PUBLIC_KEY_OID) and _sm2_curve(
             info["algorithm"]["parameters"]
         )
-    except (ValueError, TypeError):
+    except ASN1_ERRORS:
         return False
 
 
@@ -152,7 +152,7 @@ def is_sm2_pkcs8(pkcs8_der: bytes) -> bool:
         return bool(algorithm["algorithm"].dotted == EC_PUBLIC_KEY_OID) and _sm2_curve(
             algorithm["parameters"]
         )
-    except (ValueError, TypeError):
+    except ASN1_ERRORS:
         return False
 
 
@@ -167,7 +167,7 @@ def private_key_from_pkcs8(pkcs8_der: bytes) -> tuple[bytes, bytes]:
         if point.native is None:
             raise KeyFormatError("the SM2 private key lacks its public point")
         public_key = normalize_public_key(bytes(point.native))
-    except (ValueError, TypeError) as exc:
+    except ASN1_ERRORS as exc:
         raise KeyFormatError("malformed SM2 private key") from exc
     if not 0 < scalar < SM2_ORDER - 1:
         raise KeyFormatError("SM2 private key out of range")
