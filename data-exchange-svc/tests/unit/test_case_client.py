@@ -1,0 +1,125 @@
+"""The case-svc adapter: defensive reading of the case JSON, service token, 404, errors, caching."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+from data_exchange_svc.adapters.case_client import HttpCaseDirectory, case_view_from_json
+from data_exchange_svc.domain.errors import CaseServiceUnavailable
+from tongban_kit.tokens import ServiceTokenProvider
+
+
+def test_reads_the_documented_shape() -> None:
+    view = case_view_from_json(
+        {
+            "id": "c1",
+            "status": "accepted",
+            "item_code": "XK00003001",
+            "receiving_region": "440000",
+            "handling_region": "110000",
+            "participants": {"lead": "110000", "partner": "320000"},
+            "applicant": {"subject_hash": "abc", "name": "张*"},
+        }
+    )
+    assert view.regions() == {"440000", "110000", "320000"}
+    assert view.applicant_subject_hash == "abc"
+    assert view.item_code == "XK00003001"
+
+
+def test_tolerates_other_shapes() -> None:
+    view = case_view_from_json(
+        {
+            "id": "c2",
+            "status": "submitted",
+            "item": {"basic_code": "QR00001000"},
+            "receiving_region": {"code": "310000", "name": "上海市"},
+            "handling_region": None,
+            "participants": [{"region": "330000"}, "510000"],
+            "tasks": [{"region": "500000"}, "junk"],
+            "applicant": "not a mapping",
+        }
+    )
+    assert view.item_code == "QR00001000"
+    assert view.receiving_region == "310000"
+    assert view.handling_region is None
+    assert view.regions() == {"310000", "330000", "510000", "500000"}
+    assert view.applicant_subject_hash is None
+    empty = case_view_from_json({})
+    assert (empty.status, empty.item_code, empty.regions()) == ("", "", frozenset())
+
+
+def _directory(handler: Any, cache: float = 0.0) -> tuple[HttpCaseDirectory, list[httpx.Request]]:
+    seen: list[httpx.Request] = []
+
+    def route(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.path == "/oauth2/token":
+            assert request.headers["authorization"].startswith("Basic ")
+            return httpx.Response(200, json={"access_token": "svc-token", "expires_in": 300})
+        return handler(request)  # type: ignore[no-any-return]
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(route))
+    tokens = ServiceTokenProvider(
+        "http://identity/oauth2/token", "svc-exchange", "s", "cases:read", client=client
+    )
+    return HttpCaseDirectory("http://case", tokens, client, cache_seconds=cache), seen
+
+
+async def test_asks_with_the_service_token_and_maps_404_to_none() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.headers["authorization"] == "Bearer svc-token"
+        if request.url.path.endswith("/known"):
+            return httpx.Response(200, json={"id": "known", "status": "accepted", "item_code": "X"})
+        return httpx.Response(404, json={"code": "not-found"})
+
+    directory, seen = _directory(handler)
+    assert (await directory.get_case("known")) is not None
+    assert await directory.get_case("unknown") is None
+    assert seen[1].url.path == "/v1/cases/known"
+
+
+@pytest.mark.parametrize("status", [500, 403])
+async def test_errors_are_case_service_unavailable(status: int) -> None:
+    directory, _ = _directory(lambda request: httpx.Response(status))
+    with pytest.raises(CaseServiceUnavailable):
+        await directory.get_case("c")
+
+
+async def test_unreachable_case_service() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    directory, _ = _directory(handler)
+    with pytest.raises(CaseServiceUnavailable):
+        await directory.get_case("c")
+
+
+async def test_concurrent_lookups_share_one_call_and_answers_are_cached() -> None:
+    calls = 0
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.05)
+        return httpx.Response(200, json={"id": "c", "status": "accepted", "item_code": "X"})
+
+    seen: list[httpx.Request] = []
+
+    async def route(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.path == "/oauth2/token":
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 300})
+        return await slow(request)
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(route))
+    tokens = ServiceTokenProvider(
+        "http://identity/oauth2/token", "svc-exchange", "s", "cases:read", client=client
+    )
+    directory = HttpCaseDirectory("http://case", tokens, client, cache_seconds=30)
+    views = await asyncio.gather(*(directory.get_case("c") for _ in range(5)))
+    assert all(v is not None and v.id == "c" for v in views)
+    assert await directory.get_case("c") is not None
+    assert calls == 1
