@@ -867,8 +867,9 @@ class Case:
         if actor.subject_hash is not None and actor.subject_hash != self.applicant.subject_hash:
             raise WrongSide(Action.RATE.value, "applicant", [])
         self.rating = level
+        # The comment is the applicant's free text: kept with the rating, never put into events.
         self._move(
-            Action.RATE, self.status, actor, now, comment, {"level": level, "label": RATING_LEVELS[level]}
+            Action.RATE, self.status, actor, now, None, {"level": level, "label": RATING_LEVELS[level]}
         )
 
     # --- deadlines ------------------------------------------------------------------------------

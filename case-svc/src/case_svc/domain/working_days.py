@@ -58,6 +58,17 @@ class WorkingDayCalendar:
     def __init__(self, lookup: WorkdayLookup | None = None) -> None:
         self._lookup = lookup or chinese_calendar.is_workday
 
+    def last_known_day(self, horizon_years: int = 30) -> date | None:
+        """The last day of the latest year the calendar knows (None if it knows none near today)."""
+        this_year = date.today().year
+        for year in range(this_year + horizon_years, this_year - horizon_years, -1):
+            try:
+                self._lookup(date(year, 12, 31))
+            except NotImplementedError:
+                continue
+            return date(year, 12, 31)
+        return None
+
     def is_workday(self, day: date) -> tuple[bool, bool]:
         """Return (is a working day, known from the published calendar)."""
         try:
