@@ -135,6 +135,7 @@ def mesh(minter: TokenMinter) -> Iterator[dict[str, AppProcess]]:
                 GATEWAY_RATE_LIMIT_IP_RATE="10000",
                 GATEWAY_RATE_LIMIT_IP_BURST="10000",
                 GATEWAY_CORS_ORIGINS=f"{ALLOWED_ORIGIN},https://other.example.gov.cn",
+                GATEWAY_TRACING="on",
             ),
             "gateway-main",
         )

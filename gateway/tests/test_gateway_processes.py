@@ -355,6 +355,18 @@ def test_forwarded_headers_request_id_and_hop_by_hop(gw: httpx.Client, mesh: Any
     assert parent != "00f067aa0ba902b7"
 
 
+def test_without_an_exporter_the_callers_trace_context_passes_unchanged(mesh: Any, mark: str) -> None:
+    traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    resp = httpx.get(
+        f"{mesh['shared_b'].base_url}/catalogue/v1/items/{mark}",
+        headers={"traceparent": traceparent, "tracestate": "vendor=1", "X-Forwarded-For": f"10.3.{len(mark)}.1"},
+        timeout=5,
+    )
+    assert resp.status_code == 200
+    assert resp.json()["headers"]["traceparent"] == traceparent
+    assert resp.json()["headers"]["tracestate"] == "vendor=1"
+
+
 def test_request_id_is_created_when_absent_or_unusable(gw: httpx.Client) -> None:
     first = gw.get("/catalogue/v1/items/rid")
     assert len(first.headers["x-request-id"]) >= 16

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from typing import Annotated, Literal
 
@@ -73,7 +74,10 @@ class Settings(ServiceSettings):
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     access_log: bool = True
-    tracing: bool = True
+    # Spans cost CPU on every request; "auto" makes them only when an exporter is configured
+    # (OTEL_EXPORTER_OTLP_ENDPOINT or TONGBAN_TRACE_LOG). Without spans the caller's traceparent
+    # is passed on unchanged, so the trace still continues into the services.
+    tracing: Literal["auto", "on", "off"] = "auto"
     token_cache_size: int = Field(10_000, ge=0)
     jwks_refresh_seconds: float = Field(300.0, gt=0)
     openapi_refresh_seconds: float = Field(60.0, gt=0)
@@ -86,6 +90,13 @@ class Settings(ServiceSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @property
+    def spans_enabled(self) -> bool:
+        """Whether the gateway records its own spans."""
+        if self.tracing == "auto":
+            return bool(os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("TONGBAN_TRACE_LOG"))
+        return self.tracing == "on"
 
     def upstream_urls(self, service: str) -> list[str]:
         """The base URLs of one upstream service (``catalogue``, ``case`` …)."""

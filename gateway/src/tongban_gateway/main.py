@@ -19,6 +19,7 @@ from tongban_gateway.domain.breaker import CircuitBreaker
 from tongban_gateway.domain.ratelimit import Limit
 from tongban_gateway.domain.retry import RetryBudget
 from tongban_gateway.domain.routes import ANONYMOUS, SERVICES, Route, RouteTable
+from tongban_gateway.entrypoints.accesslog import AccessLog
 from tongban_gateway.entrypoints.app import GatewayApp
 from tongban_gateway.entrypoints.cors import CORSMiddleware
 from tongban_gateway.entrypoints.forwarding import TrustedProxies
@@ -48,7 +49,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     settings = settings or get_settings()
     setup_logging(SERVICE, settings.log_level)
     tracer = None
-    if settings.tracing:
+    if settings.spans_enabled:
         setup_tracing(SERVICE)
         tracer = trace.get_tracer("tongban.gateway")
 
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     if client_limit is not None or ip_limit is not None:
         limiter = redis if redis is not None else LocalLimiter()
 
+    access_log = AccessLog(SERVICE) if settings.access_log else None
     proxy = Proxy(
         routes=routes,
         upstreams=upstreams,
@@ -105,7 +107,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         max_attempts=settings.retry_attempts,
         backoff_seconds=settings.retry_backoff_ms / 1000.0,
         tracer=tracer,
-        access_log=settings.access_log,
+        access_log=access_log,
     )
     openapi = OpenAPISource(
         gateway_document(),
@@ -124,6 +126,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         redis=redis,
         readiness_timeout=settings.readiness_timeout,
         jwks_refresh_seconds=settings.jwks_refresh_seconds,
+        access_log=access_log,
     )
     if settings.cors_origins:
         app = CORSMiddleware(

@@ -122,8 +122,10 @@ class AiohttpUpstream:
     def _timeout(self, read_timeout: float) -> aiohttp.ClientTimeout:
         timeout = self._timeouts.get(read_timeout)
         if timeout is None:
+            # connect: waiting for a pooled connection plus connecting; sock_read: the wait for the
+            # response head and between body reads. Both end in UpstreamTimeout (504).
             timeout = aiohttp.ClientTimeout(
-                total=None, sock_connect=self._connect_timeout, sock_read=read_timeout
+                total=None, connect=read_timeout, sock_connect=self._connect_timeout, sock_read=read_timeout
             )
             self._timeouts[read_timeout] = timeout
         return timeout
@@ -238,7 +240,9 @@ class HttpxUpstream:
     async def send(
         self, method: str, url: str, headers: Headers, body: Body, read_timeout: float
     ) -> UpstreamResponse:
-        timeout = httpx.Timeout(connect=self._connect_timeout, read=read_timeout, write=None, pool=None)
+        timeout = httpx.Timeout(
+            connect=self._connect_timeout, read=read_timeout, write=None, pool=read_timeout
+        )
         request = self._client.build_request(method, url, headers=headers, content=body, timeout=timeout)
         try:
             resp = await self._client.send(request, stream=True)

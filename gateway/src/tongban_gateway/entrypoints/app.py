@@ -18,6 +18,7 @@ from tongban_gateway.adapters.openapi_source import OpenAPISource
 from tongban_gateway.adapters.ratelimit_redis import RedisBuckets
 from tongban_gateway.adapters.tokens import GatewayVerifier
 from tongban_gateway.adapters.upstream import UpstreamError
+from tongban_gateway.entrypoints.accesslog import AccessLog
 from tongban_gateway.entrypoints.proxy import Proxy, Upstream
 from tongban_gateway.entrypoints.responses import send_bytes, send_json, send_problem
 
@@ -39,7 +40,9 @@ class GatewayApp:
         redis: RedisBuckets | None,
         readiness_timeout: float,
         jwks_refresh_seconds: float,
+        access_log: AccessLog | None = None,
     ) -> None:
+        self.access_log = access_log
         self.proxy = proxy
         self.upstreams = upstreams
         self.verifier = verifier
@@ -122,6 +125,8 @@ class GatewayApp:
         await self.verifier_client.aclose()
         if self.redis is not None:
             await self.redis.close()
+        if self.access_log is not None:
+            self.access_log.flush()
 
     # --- the gateway's own endpoints ----------------------------------------------------------------
 

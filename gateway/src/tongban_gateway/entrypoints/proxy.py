@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import quote
 
-import structlog
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.context import Context
@@ -35,6 +34,7 @@ from tongban_gateway.domain.ratelimit import Decision, Limit
 from tongban_gateway.domain.retry import IDEMPOTENT_METHODS, RETRYABLE_STATUSES, RetryBudget
 from tongban_gateway.domain.routes import Route, RouteTable, has_dot_segments
 from tongban_gateway.entrypoints import metrics
+from tongban_gateway.entrypoints.accesslog import AccessLog
 from tongban_gateway.entrypoints.forwarding import (
     REQUEST_DROP,
     RESPONSE_DROP,
@@ -93,7 +93,7 @@ class Proxy:
         max_attempts: int,
         backoff_seconds: float,
         tracer: Tracer | None,
-        access_log: bool,
+        access_log: AccessLog | None,
     ) -> None:
         self.routes = routes
         self.upstreams = upstreams
@@ -105,7 +105,7 @@ class Proxy:
         self.max_attempts = max_attempts
         self.backoff_seconds = backoff_seconds
         self.tracer = tracer
-        self.log = structlog.get_logger("tongban.gateway.access") if access_log else None
+        self.log = access_log
         self.metrics = metrics.RequestMetrics()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -143,17 +143,20 @@ class Proxy:
                 span.end()
                 otel_context.detach(token)
             if self.log is not None:
-                self.log.info(
-                    "request",
-                    method=method,
-                    path=path,
-                    route=state.route,
-                    upstream=state.upstream,
-                    status=state.status,
-                    latency_ms=round(elapsed * 1000, 3),
-                    client_id=state.client_id,
-                    client_ip=state.client_ip,
-                    attempts=state.attempts,
+                self.log.write(
+                    {
+                        "method": method,
+                        "path": path,
+                        "route": state.route,
+                        "upstream": state.upstream,
+                        "status": state.status,
+                        "latency_ms": round(elapsed * 1000, 3),
+                        "client_id": state.client_id,
+                        "client_ip": state.client_ip,
+                        "attempts": state.attempts,
+                        "request_id": scope.get("state", {}).get("request_id"),
+                        "trace_id": _trace_id(span, scope),
+                    }
                 )
 
     def _start_span(self, scope: Scope, method: str, route: Route) -> tuple[Span, Token[Context]]:
@@ -374,10 +377,8 @@ class Proxy:
             failure: Problem | None = None
             resp: UpstreamResponse | None = None
             try:
-                async with asyncio.timeout(route.timeout):
-                    resp = await upstream.client.send(
-                        method, instance.url + target, headers, body, route.timeout
-                    )
+                # The client's read timeout bounds the wait for the response head (and each body read).
+                resp = await upstream.client.send(method, instance.url + target, headers, body, route.timeout)
             except (UpstreamTimeout, TimeoutError):
                 instance.breaker.record_failure()
                 failure = _timeout(upstream.name, route.timeout)
@@ -483,6 +484,17 @@ class _Outcome:
         self.client_id = ""
         self.client_ip = ""
         self.attempts = 0
+
+
+def _trace_id(span: Span | None, scope: Scope) -> str | None:
+    """The trace this request belongs to: the gateway's span, else the caller's traceparent."""
+    if span is not None:
+        return format(span.get_span_context().trace_id, "032x")
+    for name, value in scope["headers"]:
+        if name == b"traceparent":
+            parts = value.split(b"-")
+            return parts[1].decode("latin-1") if len(parts) == 4 else None
+    return None
 
 
 def _upstream_target(scope: Scope, route: Route, rest: str) -> str:
