@@ -111,3 +111,11 @@ def test_dockerignore_lets_in_every_copied_source_and_keeps_out_the_rest() -> No
         "deploy/local/kafka.py",
     ):
         assert not _dockerignore_allows(kept_out, patterns), f".dockerignore lets in {kept_out}"
+
+
+@pytest.mark.parametrize("component", COMPONENTS, ids=lambda c: c.name)
+def test_the_image_command_names_an_app_factory(component) -> None:
+    import importlib
+
+    module = importlib.import_module(f"{component.package}.main")
+    assert callable(module.create_app)

@@ -63,11 +63,32 @@ def variables_of(cls: type[BaseSettings]) -> dict[str, set[str]]:
     return names
 
 
+# Fields only the dev/test mesh uses (the sandbox provider systems are never deployed by the chart).
+DEV_ONLY = {"sandbox_url"}
+
+
+def unsafe_default(value: object) -> bool:
+    """A default that cannot work in a pod: a loopback peer, or a path in the read-only image (var/)."""
+    text = str(value)
+    return any(marker in text for marker in ("127.0.0.1", "localhost", "::1")) or text.startswith("var/")
+
+
 def required_fields(cls: type[BaseSettings], component: str) -> set[str]:
-    """Fields a deployment must set: no default, or one of the mesh-wide ones, or the database."""
+    """Fields a deployment must set: no default, a mesh-wide one, the database, or an unsafe default."""
     fields = {f for f, info in cls.model_fields.items() if info.is_required()}
     fields |= MUST_SET & set(cls.model_fields)
-    if component != "gateway":
+    fields |= {
+        f
+        for f, info in cls.model_fields.items()
+        if f not in DEV_ONLY
+        and not info.is_required()
+        and unsafe_default(info.get_default(call_default_factory=True))
+    }
+    if component == "gateway":
+        fields.discard(
+            "database_url"
+        )  # the gateway keeps nothing (DESIGN.md); the kit base still has the field
+    else:
         fields.add("database_url")
     return fields
 
@@ -184,6 +205,21 @@ def test_settings_refuse_the_chart_environment_when_a_secret_is_the_dev_one(inli
     monkeypatch.setenv("TONGBAN_SUBJECT_HASH_KEY", "dev-subject-hash-key-not-for-production")
     with pytest.raises(ValueError, match="TONGBAN_SUBJECT_HASH_KEY"):
         cls()
+
+
+def test_loopback_and_image_paths_count_as_unsafe_defaults() -> None:
+    assert unsafe_default("http://127.0.0.1:8001")
+    assert unsafe_default("var/blobs/case")
+    assert unsafe_default(["127.0.0.1", "::1"])
+    assert not unsafe_default("filesystem")
+    assert "catalogue_url" in required_fields(settings_class("case"), "case")
+
+
+def test_links_point_at_the_release_services(inline_docs) -> None:
+    case = resolved_env(inline_docs, "case")
+    exchange = resolved_env(inline_docs, "exchange")
+    assert case["CASE_CATALOGUE_URL"] == "http://tongban-catalogue:8001"
+    assert exchange["EXCHANGE_CASE_URL"] == "http://tongban-case:8002"
 
 
 def test_variables_are_derived_from_prefix_and_aliases() -> None:

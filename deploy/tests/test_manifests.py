@@ -265,3 +265,25 @@ def test_pods_restart_when_their_configuration_changes(component) -> None:
     assert (
         checksum(f"{component}.clientSecret=another-dev-secret")["checksum/secret"] != base["checksum/secret"]
     )
+
+
+def test_case_materials_live_on_the_claimed_volume(production_docs) -> None:
+    case = by_component(production_docs, "Deployment")["case"]["spec"]["template"]["spec"]
+    blob_dir = by_component(production_docs, "ConfigMap")["case"]["data"]["CASE_BLOB_DIR"]
+    (mount,) = [m for m in case["containers"][0]["volumeMounts"] if m["mountPath"] == blob_dir]
+    volume = {v["name"]: v for v in case["volumes"]}[mount["name"]]
+    assert volume["persistentVolumeClaim"] == {"claimName": "tongban-case-blobs"}
+
+
+def test_case_without_a_blob_claim_is_refused_outside_dev() -> None:
+    from deploy_chart import render_inline_error
+
+    message = render_inline_error(**{"case.blobStorage.existingClaim": ""})
+    assert "case.blobStorage.existingClaim is empty" in message
+
+
+def test_gateway_forwards_to_this_releases_services(production_docs) -> None:
+    data = by_component(production_docs, "ConfigMap")["gateway"]["data"]
+    for component in SERVICES:
+        name = "CASE" if component == "case" else component.upper()
+        assert data[f"GATEWAY_UPSTREAM_{name}"] == f"http://tongban-{component}:{TABLE[component].port}"

@@ -1,14 +1,15 @@
 {{/*
 Fixed facts about each component: folder (image name), settings prefix, port, whether it owns a
-database. They mirror deploy/docker/generate.py; deploy/tests check that the two agree.
+database, and links (<PREFIX><KEY> set to another component's internal URL). They mirror
+deploy/docker/generate.py; deploy/tests check that the two agree.
 */}}
 {{- define "tongban.components" -}}
-gateway: {svcDir: gateway, prefix: GATEWAY_, port: 8000, database: false}
-catalogue: {svcDir: catalogue-svc, prefix: CATALOGUE_, port: 8001, database: true}
-case: {svcDir: case-svc, prefix: CASE_, port: 8002, database: true}
-identity: {svcDir: identity-svc, prefix: IDENTITY_, port: 8003, database: true}
-eseal: {svcDir: eseal-svc, prefix: ESEAL_, port: 8004, database: true}
-exchange: {svcDir: data-exchange-svc, prefix: EXCHANGE_, port: 8005, database: true}
+gateway: {svcDir: gateway, prefix: GATEWAY_, port: 8000, database: false, links: {UPSTREAM_CATALOGUE: catalogue, UPSTREAM_CASE: case, UPSTREAM_IDENTITY: identity, UPSTREAM_ESEAL: eseal, UPSTREAM_EXCHANGE: exchange}}
+catalogue: {svcDir: catalogue-svc, prefix: CATALOGUE_, port: 8001, database: true, links: {}}
+case: {svcDir: case-svc, prefix: CASE_, port: 8002, database: true, links: {CATALOGUE_URL: catalogue}}
+identity: {svcDir: identity-svc, prefix: IDENTITY_, port: 8003, database: true, links: {}}
+eseal: {svcDir: eseal-svc, prefix: ESEAL_, port: 8004, database: true, links: {}}
+exchange: {svcDir: data-exchange-svc, prefix: EXCHANGE_, port: 8005, database: true, links: {CASE_URL: case}}
 {{- end }}
 
 {{- define "tongban.componentNames" -}}
@@ -228,4 +229,10 @@ seccompProfile:
 {{- if and $m.database (eq .root.Values.global.env "dev") (not $c.existingSecret) -}}
 {{- if or (not $c.databaseUrl) (hasPrefix "sqlite" $c.databaseUrl) -}}true{{- end -}}
 {{- end -}}
+{{- end }}
+
+{{/* Internal URL of a component's Service. Args: dict root name. */}}
+{{- define "tongban.internalUrl" -}}
+{{- $m := index (fromYaml (include "tongban.components" .root)) .name -}}
+{{- printf "http://%s:%v" (include "tongban.componentFullname" .) $m.port -}}
 {{- end }}
