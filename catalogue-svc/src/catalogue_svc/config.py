@@ -3,7 +3,6 @@
 from functools import lru_cache
 
 from pydantic_settings import SettingsConfigDict
-
 from tongban_kit.settings import ServiceSettings
 
 
@@ -14,6 +13,8 @@ class Settings(ServiceSettings):
 
     database_url: str = "sqlite+aiosqlite:///var/catalogue.db"
     port: int = 8001
+    # The national list is the product's content: loaded into an empty database in every environment.
+    load_seed: bool = True
 
 
 @lru_cache

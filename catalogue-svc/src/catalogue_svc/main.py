@@ -3,23 +3,37 @@
 from pathlib import Path
 
 from fastapi import FastAPI
-
-from catalogue_svc.config import Settings, get_settings
 from tongban_contracts import topics
-from tongban_kit.app import create_service_app
+from tongban_kit.app import ServiceRuntime, create_service_app
+
+from catalogue_svc.api import faqs, guide, items, regions
+from catalogue_svc.api.deps import get_uow
+from catalogue_svc.api.errors import install_catalogue_problem_handlers
+from catalogue_svc.config import Settings, get_settings
+from catalogue_svc.service_layer.seeding import seed_catalogue
 
 SERVICE_ROOT = Path(__file__).resolve().parents[2]
+
+
+async def load_seed_catalogue(runtime: ServiceRuntime) -> None:
+    """Load the national seed list into an empty database, in every environment (it is the content)."""
+    await seed_catalogue(uow=get_uow(runtime))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the catalogue service app."""
     settings = settings or get_settings()
-    return create_service_app(
+    app = create_service_app(
         service="catalogue",
         title="Catalogue service",
-        description="Catalogue service of the Tongban mesh.",
+        description="The national catalogue of cross-province service items (跨省通办事项清单): versioned "
+        "items, region implementations (实施清单), FAQ and service guides. Reads of published items "
+        "need no token.",
         settings=settings,
         service_root=SERVICE_ROOT,
-        routers=[],
+        routers=[items.router, regions.router, faqs.router, guide.router],
         topics=topics.ALL_TOPICS,
+        on_startup=[load_seed_catalogue] if settings.load_seed else [],
     )
+    install_catalogue_problem_handlers(app)
+    return app

@@ -239,6 +239,32 @@ def index_tokens(item_version: ItemVersion | ItemContent, faqs: Iterable[FaqEntr
     return [IndexToken(token, f, FIELD_WEIGHTS[f]) for f in SearchField for token in sorted(by_field[f])]
 
 
+class FaqToken(NamedTuple):
+    """One row of the FAQ knowledge base's token table."""
+
+    token: str
+    field: str
+    weight: int
+
+
+# The question says what an entry is about; tags are the window staff's own keywords.
+FAQ_FIELD_WEIGHTS: dict[str, int] = {"question": 4, "tags": 2, "answer": 1}
+
+
+def faq_index_tokens(faq: FaqEntry) -> list[FaqToken]:
+    """Every (token, field, weight) row to store for one FAQ entry, each pair once."""
+    by_field = {
+        "question": text_tokens(faq.question),
+        "tags": set().union(*(text_tokens(t) for t in faq.tags)) if faq.tags else set(),
+        "answer": text_tokens(faq.answer),
+    }
+    return [
+        FaqToken(token, name, FAQ_FIELD_WEIGHTS[name])
+        for name, tokens in by_field.items()
+        for token in sorted(tokens)
+    ]
+
+
 def query_tokens(q: str) -> list[str]:
     """Tokens that must all match for query ``q``, distinct, in query order; [] if nothing searchable."""
     tokens: list[str] = []
