@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import jsonschema
 from asgi_lifespan import LifespanManager
 from case_factories import (
     BASIC_CODE,
@@ -21,6 +23,7 @@ from case_factories import (
 from case_svc.config import Settings
 from case_svc.entrypoints.consumers import apply_catalogue_event
 from case_svc.main import create_app
+from case_svc.openapi import SCHEMA_DIR
 from case_svc.service_layer.services import CaseServices
 from fastapi import FastAPI
 from sqlalchemy import select
@@ -112,6 +115,13 @@ class CaseApp:
                 query = query.where(OutboxMessage.key == case_id)
             rows = (await session.execute(query)).scalars().all()
         return [EventEnvelope.model_validate(r.envelope) for r in rows]
+
+    async def check_outbox_against_schemas(self) -> None:
+        """Validate every outbox event's data against contracts/schemas/<type>.json."""
+        for event in await self.outbox():
+            schema = json.loads((SCHEMA_DIR / f"{event.type}.json").read_text(encoding="utf-8"))
+            jsonschema.validate(event.data, schema)
+            assert event.dataschema == schema["$id"]
 
 
 def default_catalogue() -> list[EventEnvelope]:

@@ -28,3 +28,5 @@ async def case_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIter
     monkeypatch.setenv("CASE_MAX_UPLOAD_BYTES", "65536")
     async with start_case_app() as app:
         yield app
+        # Every event any test made must validate against its committed JSON Schema.
+        await app.check_outbox_against_schemas()

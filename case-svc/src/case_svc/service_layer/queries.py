@@ -265,6 +265,8 @@ async def statistics(
     for row in summary:
         key = tuple(row[: len(keys)])
         m = row._mapping
+        if not m["received"]:
+            continue  # an ungrouped aggregate over no rows still yields one row
         done = int(m["concluded"] or 0)
         out.append(
             {
