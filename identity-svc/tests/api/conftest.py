@@ -14,13 +14,12 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from sqlalchemy import select
-
 from identity_svc.adapters import totp
 from identity_svc.config import Settings
 from identity_svc.main import create_app
 from identity_svc.service_layer import dev_realm
 from identity_svc.service_layer.context import IdentityContext
+from sqlalchemy import select
 from tongban_kit.outbox import OutboxMessage
 
 REDIRECT = dev_realm.REDIRECT_URI
@@ -96,7 +95,9 @@ class Harness:
     def form_fields(html: str) -> dict[str, str]:
         return dict(_FIELD_RE.findall(html))
 
-    async def post_login(self, page: httpx.Response, username: str, password: str, **extra: str) -> httpx.Response:
+    async def post_login(
+        self, page: httpx.Response, username: str, password: str, **extra: str
+    ) -> httpx.Response:
         fields = self.form_fields(page.text)
         return await self.client.post(
             "/oauth2/login", data={**fields, "username": username, "password": password, **extra}
@@ -193,7 +194,9 @@ async def make_harness(tmp_path: Path) -> AsyncIterator[HarnessFactory]:
         manager = LifespanManager(app, startup_timeout=60)
         await manager.__aenter__()
         managers.append(manager)
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver")
+        client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver"
+        )
         clients.append(client)
         return Harness(app, client, settings)
 

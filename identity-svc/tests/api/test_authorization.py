@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import jwt as pyjwt
-
 from identity_svc.service_layer import dev_realm
 
 
@@ -22,8 +21,12 @@ async def test_code_flow_issues_tokens_with_iss_in_response(harness: Any, helper
     assert params["iss"] == harness.issuer  # RFC 9207
     token = await harness.client.post(
         "/oauth2/token",
-        data={"grant_type": "authorization_code", "code": params["code"], "redirect_uri": helpers.REDIRECT,
-              "code_verifier": verifier},
+        data={
+            "grant_type": "authorization_code",
+            "code": params["code"],
+            "redirect_uri": helpers.REDIRECT,
+            "code_verifier": verifier,
+        },
         auth=(helpers.PLATFORM, helpers.PLATFORM_SECRET),
     )
     assert token.status_code == 200, token.text
@@ -37,8 +40,12 @@ async def test_code_flow_issues_tokens_with_iss_in_response(harness: Any, helper
     # The code is good once.
     again = await harness.client.post(
         "/oauth2/token",
-        data={"grant_type": "authorization_code", "code": params["code"], "redirect_uri": helpers.REDIRECT,
-              "code_verifier": verifier},
+        data={
+            "grant_type": "authorization_code",
+            "code": params["code"],
+            "redirect_uri": helpers.REDIRECT,
+            "code_verifier": verifier,
+        },
         auth=(helpers.PLATFORM, helpers.PLATFORM_SECRET),
     )
     assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
@@ -61,8 +68,11 @@ async def test_wrong_or_missing_verifier_gets_no_token(harness: Any, helpers: An
         _, challenge = helpers.pkce_pair()
         page = await harness.authorize(challenge=challenge)
         done = await harness.post_login(page, "zhangsan", dev_realm.DEMO_PASSWORD)
-        data = {"grant_type": "authorization_code", "code": helpers.callback_params(done)["code"],
-                "redirect_uri": helpers.REDIRECT}
+        data = {
+            "grant_type": "authorization_code",
+            "code": helpers.callback_params(done)["code"],
+            "redirect_uri": helpers.REDIRECT,
+        }
         if verifier:
             data["code_verifier"] = verifier
         token = await harness.client.post(
@@ -76,8 +86,12 @@ async def test_wrong_or_missing_verifier_gets_no_token(harness: Any, helpers: An
 
 async def test_redirect_uri_mismatch_is_refused_without_redirect(harness: Any, helpers: Any) -> None:
     _, challenge = helpers.pkce_pair()
-    for uri in ("http://127.0.0.1:8765/callback/evil", "http://127.0.0.1:8765/callback?x=1",
-                "https://attacker.example/cb", ""):
+    for uri in (
+        "http://127.0.0.1:8765/callback/evil",
+        "http://127.0.0.1:8765/callback?x=1",
+        "https://attacker.example/cb",
+        "",
+    ):
         response = await harness.authorize(challenge=challenge, redirect_uri=uri)
         assert response.status_code == 400
         assert "location" not in response.headers
@@ -91,8 +105,12 @@ async def test_redirect_uri_must_match_at_the_token_endpoint(harness: Any, helpe
     done = await harness.post_login(page, "zhangsan", dev_realm.DEMO_PASSWORD)
     token = await harness.client.post(
         "/oauth2/token",
-        data={"grant_type": "authorization_code", "code": helpers.callback_params(done)["code"],
-              "redirect_uri": "http://127.0.0.1:8765/other", "code_verifier": verifier},
+        data={
+            "grant_type": "authorization_code",
+            "code": helpers.callback_params(done)["code"],
+            "redirect_uri": "http://127.0.0.1:8765/other",
+            "code_verifier": verifier,
+        },
         auth=(helpers.PLATFORM, helpers.PLATFORM_SECRET),
     )
     assert token.json()["error"] == "invalid_grant"
@@ -142,8 +160,12 @@ async def test_login_form_needs_csrf_token_and_same_browser(harness: Any, helper
     fields = harness.form_fields(page.text)
     forged = await harness.client.post(
         "/oauth2/login",
-        data={"request_id": fields["request_id"], "csrf_token": "forged", "username": "zhangsan",
-              "password": dev_realm.DEMO_PASSWORD},
+        data={
+            "request_id": fields["request_id"],
+            "csrf_token": "forged",
+            "username": "zhangsan",
+            "password": dev_realm.DEMO_PASSWORD,
+        },
     )
     assert forged.status_code == 403 and "location" not in forged.headers
     harness.client.cookies.clear()  # another browser posting a captured form
@@ -190,8 +212,14 @@ async def test_authorization_request_errors(harness: Any, helpers: Any) -> None:
     assert not_allowed.status_code == 400  # svc-case has no redirect URI registered
     repeated = await harness.client.get(
         "/oauth2/authorize",
-        params=[("client_id", helpers.PLATFORM), ("redirect_uri", helpers.REDIRECT), ("response_type", "code"),
-                ("scope", "openid"), ("scope", "profile"), ("code_challenge", challenge),
-                ("code_challenge_method", "S256")],
+        params=[
+            ("client_id", helpers.PLATFORM),
+            ("redirect_uri", helpers.REDIRECT),
+            ("response_type", "code"),
+            ("scope", "openid"),
+            ("scope", "profile"),
+            ("code_challenge", challenge),
+            ("code_challenge_method", "S256"),
+        ],
     )
     assert helpers.callback_params(repeated)["error"] == "invalid_request"

@@ -8,10 +8,9 @@ from typing import Any
 
 import jwt as pyjwt
 import pytest
+from identity_svc.service_layer import dev_realm
 from joserfc import jwt as jose_jwt
 from joserfc.jwk import ECKey
-
-from identity_svc.service_layer import dev_realm
 from tongban_kit.auth import JWKSVerifier, TokenError, principal_from_claims
 
 SERVICES = {
@@ -82,8 +81,11 @@ async def test_client_credentials_errors_are_rfc6749(harness: Any, helpers: Any)
     assert repeated.json()["error"] == "invalid_request"
     post_auth = await harness.client.post(
         "/oauth2/token",
-        data={"grant_type": "client_credentials", "client_id": "svc-case",
-              "client_secret": dev_realm.DEV_SERVICE_SECRET},
+        data={
+            "grant_type": "client_credentials",
+            "client_id": "svc-case",
+            "client_secret": dev_realm.DEV_SERVICE_SECRET,
+        },
     )
     assert post_auth.status_code == 200  # client_secret_post works too
     wrong_grant = await harness.client.post(
@@ -98,14 +100,18 @@ async def test_refresh_rotation_and_reuse_revokes_the_family(harness: Any, helpe
     first = await harness.code_flow("zhangsan")
     auth = (helpers.PLATFORM, helpers.PLATFORM_SECRET)
     second = await harness.client.post(
-        "/oauth2/token", data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}, auth=auth
+        "/oauth2/token",
+        data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
+        auth=auth,
     )
     assert second.status_code == 200
     second_body = second.json()
     assert second_body["refresh_token"] != first["refresh_token"]
     # The rotated-out token comes back: someone else holds a copy, so the whole family dies.
     reuse = await harness.client.post(
-        "/oauth2/token", data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}, auth=auth
+        "/oauth2/token",
+        data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
+        auth=auth,
     )
     assert reuse.status_code == 400 and reuse.json()["error"] == "invalid_grant"
     latest = await harness.client.post(
@@ -127,7 +133,11 @@ async def test_refresh_may_narrow_scope_only(harness: Any, helpers: Any) -> None
     auth = (helpers.PLATFORM, helpers.PLATFORM_SECRET)
     wider = await harness.client.post(
         "/oauth2/token",
-        data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"], "scope": "cases:handle"},
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": tokens["refresh_token"],
+            "scope": "cases:handle",
+        },
         auth=auth,
     )
     assert wider.json()["error"] == "invalid_scope"
@@ -163,7 +173,8 @@ async def test_introspection_and_revocation(harness: Any, helpers: Any) -> None:
     still = await harness.client.post("/oauth2/introspect", data={"token": token}, auth=svc)
     assert still.json()["active"] is True
     revoke = await harness.client.post(
-        "/oauth2/revoke", data={"token": token, "token_type_hint": "access_token"},
+        "/oauth2/revoke",
+        data={"token": token, "token_type_hint": "access_token"},
         auth=(helpers.PLATFORM, helpers.PLATFORM_SECRET),
     )
     assert revoke.status_code == 200
@@ -185,7 +196,9 @@ async def test_revoking_a_refresh_token_revokes_its_family(harness: Any, helpers
     tokens = await harness.code_flow("zhangsan")
     auth = (helpers.PLATFORM, helpers.PLATFORM_SECRET)
     svc = ("svc-case", dev_realm.DEV_SERVICE_SECRET)
-    introspected = await harness.client.post("/oauth2/introspect", data={"token": tokens["refresh_token"]}, auth=svc)
+    introspected = await harness.client.post(
+        "/oauth2/introspect", data={"token": tokens["refresh_token"]}, auth=svc
+    )
     assert introspected.json()["active"] is True and introspected.json()["token_type"] == "refresh_token"
     await harness.client.post("/oauth2/revoke", data={"token": tokens["refresh_token"]}, auth=auth)
     for token in (tokens["refresh_token"], tokens["access_token"]):
@@ -236,7 +249,9 @@ async def test_key_rotation_needs_identity_admin(harness: Any) -> None:
     anonymous = await harness.client.post("/v1/keys/rotate")
     assert anonymous.status_code == 401
     token = await harness.access_token("svc-case", dev_realm.DEV_SERVICE_SECRET)
-    other_audience = await harness.client.post("/v1/keys/rotate", headers={"Authorization": f"Bearer {token}"})
+    other_audience = await harness.client.post(
+        "/v1/keys/rotate", headers={"Authorization": f"Bearer {token}"}
+    )
     assert other_audience.status_code == 401  # a case token is not meant for identity at all
     citizen = (await harness.code_flow("zhangsan"))["access_token"]  # aud identity, no identity:admin
     forbidden = await harness.client.post("/v1/keys/rotate", headers={"Authorization": f"Bearer {citizen}"})
@@ -265,8 +280,11 @@ async def test_token_exchange_adds_act_for_the_platform(harness: Any, helpers: A
     assert claims["sub"] == id_claims["sub"] and claims["act"] == {"sub": helpers.PLATFORM}
     assert claims["aud"] == ["urn:tongban:case"] and claims["subject_hash"] and claims["acr"] == "L1"
     principal = principal_from_claims(claims)
-    assert principal.actor_record() == {"client_id": helpers.PLATFORM, "region": "440000",
-                                        "on_behalf_of": claims["sub"]}
+    assert principal.actor_record() == {
+        "client_id": helpers.PLATFORM,
+        "region": "440000",
+        "on_behalf_of": claims["sub"],
+    }
     # With the ID token as subject token too.
     by_id = await harness.client.post(
         "/oauth2/token",
@@ -334,8 +352,14 @@ async def test_private_key_jwt_client(harness: Any) -> None:
 
     def assertion(jti: str, aud: str) -> str:
         now = int(time.time())
-        claims = {"iss": "ministry-pkjwt", "sub": "ministry-pkjwt", "aud": aud, "jti": jti,
-                  "iat": now, "exp": now + 60}
+        claims = {
+            "iss": "ministry-pkjwt",
+            "sub": "ministry-pkjwt",
+            "aud": aud,
+            "jti": jti,
+            "iat": now,
+            "exp": now + 60,
+        }
         return jose_jwt.encode({"alg": "ES256", "kid": "k1"}, claims, key)
 
     def form(value: str) -> dict[str, str]:
@@ -356,8 +380,14 @@ async def test_private_key_jwt_client(harness: Any) -> None:
     now = int(time.time())
     forged = jose_jwt.encode(
         {"alg": "ES256", "kid": "k1"},
-        {"iss": "ministry-pkjwt", "sub": "ministry-pkjwt", "aud": harness.issuer, "jti": "a-3",
-         "iat": now, "exp": now + 60},
+        {
+            "iss": "ministry-pkjwt",
+            "sub": "ministry-pkjwt",
+            "aud": harness.issuer,
+            "jti": "a-3",
+            "iat": now,
+            "exp": now + 60,
+        },
         other_key,
     )
     assert (await harness.client.post("/oauth2/token", data=form(forged))).json()["error"] == "invalid_client"

@@ -62,6 +62,8 @@ def test_window_forgets_old_failures() -> None:
 
 
 def test_zero_base_delay_disables_delays() -> None:
-    policy = ThrottlePolicy(free_failures=0, base_delay=0, max_delay=0, lockout_threshold=5, lockout_seconds=1)
+    policy = ThrottlePolicy(
+        free_failures=0, base_delay=0, max_delay=0, lockout_threshold=5, lockout_seconds=1
+    )
     state = policy.failed(ThrottleState(), T0)
     assert policy.check(state, T0).allowed

@@ -6,7 +6,6 @@ import base64
 import hashlib
 
 import pytest
-
 from identity_svc.domain import pkce
 from identity_svc.domain.assurance import Level, achieved_level, amr_for, required_level, satisfies
 from identity_svc.domain.errors import OAuthError
@@ -36,8 +35,13 @@ def test_verifier_must_hash_to_challenge() -> None:
 
 @pytest.mark.parametrize(
     ("challenge", "method"),
-    [(None, "S256"), ("", None), ("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "plain"),
-     ("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", None), ("short", "S256")],
+    [
+        (None, "S256"),
+        ("", None),
+        ("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "plain"),
+        ("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", None),
+        ("short", "S256"),
+    ],
 )
 def test_challenge_is_mandatory_and_s256_only(challenge: str | None, method: str | None) -> None:
     with pytest.raises(OAuthError) as err:

@@ -36,7 +36,7 @@ from identity_svc.service_layer import accounts as account_handlers
 router = APIRouter(tags=["persons"])
 ADMIN = "identity:admin"
 Admin = Annotated[Principal, Depends(require_scopes(ADMIN))]
-Clerk = Annotated[Principal, Depends(require_scopes(ADMIN, "cases:handle", any_of=True))]
+Clerk = Annotated[Principal, Depends(require_scopes(ADMIN, "identity:verify", any_of=True))]
 
 
 def _is_admin(principal: Principal | None) -> bool:

@@ -17,6 +17,7 @@ API_SCOPES = frozenset(
         "cases:read",
         "cases:monitor",
         "identity:admin",
+        "identity:verify",  # window systems confirming identities in person (raises accounts to L3)
         "eseal:sign",
         "eseal:verify",
         "eseal:admin",
