@@ -88,6 +88,7 @@ class Config:
     BREAKER_FAILURES = BREAKER_FAILURES
     BREAKER_COOLDOWN = BREAKER_COOLDOWN
     EXCHANGE_TIMEOUT = EXCHANGE_TIMEOUT
+    ACCESS_LOG_WAIT = 5.0
     CASES_BODY_LIMIT = CASES_BODY_LIMIT
     CLIENT_BURST = CLIENT_BURST
     SHARED_CLIENT_BURST = SHARED_CLIENT_BURST
@@ -124,7 +125,7 @@ def mesh(minter: TokenMinter) -> Iterator[dict[str, AppProcess]]:
                     "case": echo_a.base_url,
                     "identity": dead,
                     "eseal": echo_a.base_url,
-                    "exchange": echo_a.base_url,
+                    "exchange": f"{echo_a.base_url},{dead}",
                 },
                 GATEWAY_BREAKER_FAILURES=str(BREAKER_FAILURES),
                 GATEWAY_BREAKER_COOLDOWN=str(BREAKER_COOLDOWN),

@@ -280,6 +280,19 @@ def test_upstream_down_gives_502_then_503_once_the_breaker_opens(
     assert body["code"] == "upstream-unavailable"
 
 
+def test_a_dead_instance_is_retried_elsewhere_for_reads_only(
+    gw: httpx.Client, mesh: Any, minter: TokenMinter, hits: Any, mark: str
+) -> None:
+    token = minter.mint("exchange:query", audience="urn:tongban:exchange", client_id="dead-instance-1")
+    posts = [gw.post(f"/exchange/v1/{mark}-post", headers=bearer(token), json={}) for _ in range(2)]
+    # Round robin sends one of the two to the dead instance: refused, and not retried.
+    assert sorted(p.status_code for p in posts) == [200, 502]
+    assert len(hits(mesh["echo_a"], f"{mark}-post")) == 1
+    gets = [gw.get(f"/exchange/v1/{mark}-get/{i}", headers=bearer(token)) for i in range(4)]
+    assert [g.status_code for g in gets] == [200] * 4
+    assert len(hits(mesh["echo_a"], f"{mark}-get")) == 4
+
+
 def close_breaker(gw: httpx.Client, token: str) -> None:
     """A success resets the consecutive-failure count, so later tests start with a closed circuit."""
     assert gw.get("/cases/v1/ok", headers=bearer(token)).status_code == 200
@@ -359,7 +372,11 @@ def test_without_an_exporter_the_callers_trace_context_passes_unchanged(mesh: An
     traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
     resp = httpx.get(
         f"{mesh['shared_b'].base_url}/catalogue/v1/items/{mark}",
-        headers={"traceparent": traceparent, "tracestate": "vendor=1", "X-Forwarded-For": f"10.3.{len(mark)}.1"},
+        headers={
+            "traceparent": traceparent,
+            "tracestate": "vendor=1",
+            "X-Forwarded-For": f"10.3.{len(mark)}.1",
+        },
         timeout=5,
     )
     assert resp.status_code == 200
@@ -394,6 +411,25 @@ def test_large_response_is_streamed_through(gw: httpx.Client, mark: str) -> None
         left -= len(part)
     assert received == size
     assert digest.hexdigest() == expected.hexdigest()
+
+
+def test_a_caller_leaving_mid_stream_stops_the_upstream_read(cfg: Any, mesh: Any, mark: str) -> None:
+    url = f"/catalogue/v1/items/{mark}/big"
+    with (
+        httpx.Client(base_url=mesh["main"].base_url, timeout=10) as client,
+        client.stream("GET", url, params={"size": 2_000_000_000}) as resp,
+    ):
+        assert resp.status_code == 200
+        next(resp.iter_raw())
+    # Leaving the block closed the connection after one chunk of 2 GB.
+    deadline = time.monotonic() + cfg.ACCESS_LOG_WAIT
+    statuses: list[int] = []
+    while time.monotonic() < deadline and not statuses:
+        for line in mesh["main"].log_path.read_text().splitlines():
+            if mark in line and line.startswith("{"):
+                statuses.append(json.loads(line)["status"])
+        time.sleep(0.1)
+    assert statuses == [499]
 
 
 def test_requests_are_balanced_over_instances(gw: httpx.Client) -> None:

@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from tongban_gateway.domain.breaker import CircuitBreaker
 
 
-@dataclass
+@dataclass(eq=False)
 class Instance:
     """One base URL of an upstream service and its breaker."""
 
     url: str
     breaker: CircuitBreaker
+    reported_open: bool | None = None  # what the metrics last said, so they change only on a change
 
 
 class Balancer:

@@ -30,6 +30,7 @@ from tongban_gateway.adapters.upstream import (
     UpstreamTimeout,
 )
 from tongban_gateway.domain.balancer import Balancer, Instance
+from tongban_gateway.domain.breaker import BreakerState
 from tongban_gateway.domain.ratelimit import Decision, Limit
 from tongban_gateway.domain.retry import IDEMPOTENT_METHODS, RETRYABLE_STATUSES, RetryBudget
 from tongban_gateway.domain.routes import Route, RouteTable, has_dot_segments
@@ -320,7 +321,7 @@ class Proxy:
 
         target = _upstream_target(scope, route, rest)
         await self._forward(
-            send, state, path, method, route, upstream, target, forward, body, oversize, rl_headers
+            send, receive, state, path, method, route, upstream, target, forward, body, oversize, rl_headers
         )
 
     async def _authenticate(
@@ -344,6 +345,7 @@ class Proxy:
     async def _forward(
         self,
         send: Send,
+        receive: Receive,
         state: _Outcome,
         path: str,
         method: str,
@@ -418,7 +420,7 @@ class Proxy:
             else:
                 instance.breaker.record_success()
             try:
-                await self._relay(send, state, path, method, upstream.name, resp, extra)
+                await self._relay(send, receive, state, path, method, upstream.name, resp, extra)
             finally:
                 resp.release()
             return
@@ -436,13 +438,16 @@ class Proxy:
 
     @staticmethod
     def _breaker_metric(upstream: Upstream, instance: Instance) -> None:
-        metrics.BREAKER_OPEN.labels(upstream.name, instance.url).set(
-            0 if instance.breaker.state.value == "closed" else 1
-        )
+        """Publish the breaker's state when it changed (labels() on every request costs a lock)."""
+        is_open = instance.breaker.state is not BreakerState.CLOSED
+        if instance.reported_open is not is_open:
+            instance.reported_open = is_open
+            metrics.BREAKER_OPEN.labels(upstream.name, instance.url).set(1 if is_open else 0)
 
     async def _relay(
         self,
         send: Send,
+        receive: Receive,
         state: _Outcome,
         path: str,
         method: str,
@@ -466,10 +471,18 @@ class Proxy:
             await send({"type": "http.response.body", "body": body})
             return
         state.status = resp.status
-        await send({"type": "http.response.start", "status": resp.status, "headers": headers})
-        async for chunk in resp.chunks():
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        await send({"type": "http.response.body", "body": b""})
+        # The server drops writes to a caller that has gone; stop reading the upstream then too.
+        gone = asyncio.get_running_loop().create_task(_disconnected(receive))
+        try:
+            await send({"type": "http.response.start", "status": resp.status, "headers": headers})
+            async for chunk in resp.chunks():
+                if gone.done():
+                    state.status = 499
+                    return
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+        finally:
+            gone.cancel()
 
 
 class _Outcome:
@@ -507,6 +520,12 @@ def _upstream_target(scope: Scope, route: Route, rest: str) -> str:
         target = quote(rest)
     query: bytes = scope.get("query_string", b"")
     return f"{target}?{query.decode('latin-1')}" if query else target
+
+
+async def _disconnected(receive: Receive) -> None:
+    """Returns when the caller disconnects (whatever is left of the request body is drained)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes:
