@@ -287,3 +287,8 @@ def test_gateway_forwards_to_this_releases_services(production_docs) -> None:
     for component in SERVICES:
         name = "CASE" if component == "case" else component.upper()
         assert data[f"GATEWAY_UPSTREAM_{name}"] == f"http://tongban-{component}:{TABLE[component].port}"
+
+
+def test_dev_runs_no_hook_jobs(default_docs) -> None:
+    # The services migrate their SQLite files and create their topics themselves in dev.
+    assert of_kind(default_docs, "Job") == []

@@ -70,6 +70,17 @@ def test_dev_renders_the_kits_dev_defaults(default_docs) -> None:
     assert secrets["tongban-identity"]["IDENTITY_DATABASE_URL"] == "sqlite+aiosqlite:////tmp/identity.db"
 
 
+def test_eseal_key_encryption_key_is_a_secret_of_its_own(default_docs, inline_docs) -> None:
+    from eseal_svc.config import DEV_KEK
+
+    dev = {s["metadata"]["name"]: secret_data(s) for s in of_kind(default_docs, "Secret")}
+    assert dev["tongban-eseal"]["ESEAL_KEK"] == DEV_KEK
+    prod = {s["metadata"]["name"]: secret_data(s) for s in of_kind(inline_docs, "Secret")}
+    assert prod["tongban-eseal"]["ESEAL_KEK"] == "cHJvZC1rZWstMTZieXRlcw=="
+    message = render_inline_error(**{"eseal.kek": ""})
+    assert "eseal.kek is empty" in message and "ESEAL_KEK" in message
+
+
 def test_production_without_secrets_fails_and_says_how_to_fix_it() -> None:
     message = render_error(
         sets=("global.env=production", "global.publicUrl=https://x.example", "kafka.bootstrap=k:9092")
@@ -97,6 +108,7 @@ def test_a_missing_database_url_names_its_component(component) -> None:
         ("secrets.subjectHashKey", DEV_SUBJECT_HASH_KEY),
         ("secrets.fieldKey", DEV_FIELD_KEY),
         ("identity.clientSecret", DEV_CLIENT_SECRET),
+        ("eseal.kek", "dG9uZ2Jhbi1kZXYta2VrIQ=="),
     ],
 )
 def test_a_dev_default_given_outside_dev_is_refused(key, value) -> None:

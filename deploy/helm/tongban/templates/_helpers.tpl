@@ -1,6 +1,7 @@
 {{/*
 Fixed facts about each component: folder (image name), settings prefix, port, whether it owns a
-database, and links (<PREFIX><KEY> set to another component's internal URL). They mirror
+database, links (<PREFIX><KEY> set to another component's internal URL) and its own secrets
+(<PREFIX><KEY> from the value <component>.<value>, with the service's dev default). They mirror
 deploy/docker/generate.py; deploy/tests check that the two agree.
 */}}
 {{- define "tongban.components" -}}
@@ -8,7 +9,7 @@ gateway: {svcDir: gateway, prefix: GATEWAY_, port: 8000, database: false, links:
 catalogue: {svcDir: catalogue-svc, prefix: CATALOGUE_, port: 8001, database: true, links: {}}
 case: {svcDir: case-svc, prefix: CASE_, port: 8002, database: true, links: {CATALOGUE_URL: catalogue}}
 identity: {svcDir: identity-svc, prefix: IDENTITY_, port: 8003, database: true, links: {}}
-eseal: {svcDir: eseal-svc, prefix: ESEAL_, port: 8004, database: true, links: {}}
+eseal: {svcDir: eseal-svc, prefix: ESEAL_, port: 8004, database: true, links: {}, secrets: {KEK: {value: kek, dev: dG9uZ2Jhbi1kZXYta2VrIQ==}}}
 exchange: {svcDir: data-exchange-svc, prefix: EXCHANGE_, port: 8005, database: true, links: {CASE_URL: case}}
 {{- end }}
 
