@@ -57,10 +57,19 @@ class Mesh:
     def __init__(self, minter: TokenMinter) -> None:
         self.minter = minter
         self.apps: list[AppProcess] = []
+        self.ports: set[int] = set()
+
+    def port(self) -> int:
+        """A free port not handed out before in this session (nothing is bound until the app starts)."""
+        port = free_port()
+        while port in self.ports:
+            port = free_port()
+        self.ports.add(port)
+        return port
 
     def start(self, factory: str, env: dict[str, str], name: str) -> AppProcess:
         base = {"PYTHONPATH": str(SUPPORT), "TONGBAN_ENV": "test", "TONGBAN_LOG_LEVEL": "INFO"}
-        app = start_app(factory, {**base, **env}, free_port(), name)
+        app = start_app(factory, {**base, **env}, self.port(), name)
         self.apps.append(app)
         return app
 
@@ -115,7 +124,7 @@ def mesh(minter: TokenMinter) -> Iterator[dict[str, AppProcess]]:
         jwks = m.start("upstream_apps:create_jwks", common, "jwks")
         echo_a = m.start("upstream_apps:create_echo", {"ECHO_NAME": "a"}, "echo-a")
         echo_b = m.start("upstream_apps:create_echo", {"ECHO_NAME": "b"}, "echo-b")
-        dead = f"http://127.0.0.1:{free_port()}"
+        dead = f"http://127.0.0.1:{m.port()}"
         main = m.start(
             "tongban_gateway.main:create_app",
             gateway_env(
