@@ -9,7 +9,7 @@ is the one translation between the two, so GET responses and event payloads cann
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from catalogue_svc.domain.model import (
@@ -46,8 +46,13 @@ _DOCUMENT_TO_DOMAIN_FIELDS = {
 }
 
 
+def rfc3339(t: datetime) -> str:
+    """A UTC instant as RFC 3339 with ``Z``, exactly as the event payloads serialise it."""
+    return t.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 def _iso(t: datetime | None) -> str | None:
-    return None if t is None else t.isoformat()
+    return None if t is None else rfc3339(t)
 
 
 def document_field(domain_field: str) -> str:
@@ -182,7 +187,7 @@ def implementation_document(
         "promised_limit_days": raw["promised_limit_days"],
         "fees": raw["fees"],
         "illustrative": raw["illustrative"],
-        "updated_at": updated_at.isoformat(),
+        "updated_at": rfc3339(updated_at),
     }
 
 
@@ -194,5 +199,5 @@ def faq_document(faq_id: str, basic_code: str, faq: FaqEntry, *, created_at: dat
         "question": faq.question,
         "answer": faq.answer,
         "tags": list(faq.tags),
-        "created_at": created_at.isoformat(),
+        "created_at": rfc3339(created_at),
     }

@@ -29,6 +29,7 @@ from catalogue_svc.service_layer.documents import (
     diff_documents,
     faq_document,
     implementation_document,
+    rfc3339,
     version_document,
 )
 from catalogue_svc.service_layer.errors import (
@@ -155,7 +156,7 @@ def _summary(row: ItemRow, score: int | None) -> dict[str, Any]:
         "modes": sorted(modes),
         "statutory_limit_days": row.statutory_limit_days,
         "promised_limit_days": row.promised_limit_days,
-        "valid_from": None if row.valid_from is None else row.valid_from.isoformat(),
+        "valid_from": None if row.valid_from is None else rfc3339(row.valid_from),
         "score": score,
     }
 

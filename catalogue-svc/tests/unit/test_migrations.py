@@ -1,0 +1,35 @@
+"""Alembic's chain creates exactly the ORM's tables, and downgrades cleanly (SQLite here; PostgreSQL in integration)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from catalogue_svc.adapters.orm import Base
+from catalogue_svc.main import SERVICE_ROOT
+from sqlalchemy import create_engine, inspect
+from tongban_kit.migrations import alembic_config, upgrade
+
+
+def test_migrations_match_the_models_and_downgrade(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/m.db"
+    upgrade(SERVICE_ROOT, url)
+    engine = create_engine(f"sqlite:///{tmp_path}/m.db")
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+        assert diff == []
+        tables = set(inspect(conn).get_table_names())
+    assert {
+        "items",
+        "item_versions",
+        "region_implementations",
+        "faqs",
+        "search_tokens",
+        "faq_search_tokens",
+    } <= tables
+    command.downgrade(alembic_config(SERVICE_ROOT, url), "0001")
+    with engine.connect() as conn:
+        assert "search_tokens" not in inspect(conn).get_table_names()
+    engine.dispose()
