@@ -47,6 +47,13 @@ def test_anonymous_catalogue_read_passes_without_a_token(
     assert seen["query"] == "q=%E7%A4%BE%E4%BF%9D"
 
 
+def test_percent_encoding_and_query_reach_the_upstream_as_sent(gw: httpx.Client, mark: str) -> None:
+    resp = gw.get(f"/catalogue/v1/items/{mark}%2Fa%20b?x=%2F&y=1")
+    assert resp.status_code == 200
+    assert resp.json()["raw_path"] == f"/v1/items/{mark}%2Fa%20b"
+    assert resp.json()["query"] == "x=%2F&y=1"
+
+
 def test_catalogue_write_needs_a_token(gw: httpx.Client, mesh: Any, hits: Any, mark: str) -> None:
     resp = gw.post(f"/catalogue/v1/items/{mark}", json={"name": "x"})
     assert_problem(resp, 401, "unauthorized")

@@ -332,3 +332,76 @@ async def test_verifier_backs_off_when_the_key_server_is_down() -> None:
     # The old keys stay in use and the next attempt waits min_refresh_interval.
     token = minter.mint("cases:read", audience="urn:tongban:case")
     assert await asyncio.wait_for(v.verify_for(token, "urn:tongban:case"), 1.0)
+
+
+# --- CORS and the access log ----------------------------------------------------------------------
+
+
+async def _call(app: Any, method: str, headers: list[tuple[bytes, bytes]]) -> list[dict[str, Any]]:
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": method, "path": "/cases/v1/x", "headers": headers}
+    await app(scope, receive, send)
+    return sent
+
+
+async def _ok(scope: Any, receive: Any, send: Any) -> None:
+    await send(
+        {"type": "http.response.start", "status": 200, "headers": [(b"access-control-allow-origin", b"x")]}
+    )
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+async def test_cors_any_origin_never_allows_credentials() -> None:
+    from tongban_gateway.entrypoints.cors import CORSMiddleware
+
+    app = CORSMiddleware(_ok, ["*"], allow_credentials=True, max_age=60)
+    sent = await _call(app, "GET", [(b"origin", b"https://a.example")])
+    headers = dict(sent[0]["headers"])
+    assert headers[b"access-control-allow-origin"] == b"*"  # the upstream's own value was replaced
+    assert b"access-control-allow-credentials" not in headers
+    pre = await _call(
+        app, "OPTIONS", [(b"origin", b"https://a.example"), (b"access-control-request-method", b"PUT")]
+    )
+    assert pre[0]["status"] == 204 and dict(pre[0]["headers"])[b"access-control-max-age"] == b"60"
+
+
+async def test_cors_listed_origin_with_credentials_is_echoed() -> None:
+    from tongban_gateway.entrypoints.cors import CORSMiddleware
+
+    app = CORSMiddleware(_ok, ["https://a.example/"], allow_credentials=True, max_age=60)
+    headers = dict((await _call(app, "GET", [(b"origin", b"https://a.example")]))[0]["headers"])
+    assert headers[b"access-control-allow-origin"] == b"https://a.example"
+    assert headers[b"access-control-allow-credentials"] == b"true"
+    plain = dict((await _call(app, "GET", []))[0]["headers"])
+    assert plain[b"access-control-allow-origin"] == b"x"  # no Origin: untouched
+
+
+async def test_access_log_batches_lines(tmp_path: Path) -> None:
+    import json
+    import os
+
+    from tongban_gateway.entrypoints.accesslog import AccessLog
+
+    target = tmp_path / "access.log"
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT)
+    try:
+        log = AccessLog("gateway", fd=fd, interval=0.02)
+        log.write({"status": 200, "path": "/a"})
+        log.write({"status": 404, "path": "/b"})
+        assert target.read_text() == ""  # not yet: batched
+        await asyncio.sleep(0.06)
+        lines = [json.loads(line) for line in target.read_text().splitlines()]
+        assert [line["status"] for line in lines] == [200, 404]
+        assert lines[0]["event"] == "request" and lines[0]["timestamp"].endswith("Z")
+        log.write({"status": 500})
+        log.flush()
+        assert len(target.read_text().splitlines()) == 3
+    finally:
+        os.close(fd)

@@ -46,6 +46,7 @@ def create_echo() -> Starlette:
         hit = {
             "method": request.method,
             "path": request.url.path,
+            "raw_path": request.scope.get("raw_path", b"").decode("latin-1"),
             "query": request.url.query,
             "headers": {k: v for k, v in request.headers.items()},
             "header_list": [[k.decode(), v.decode()] for k, v in request.scope["headers"]],
