@@ -63,3 +63,16 @@ def test_subject_hash_is_keyed_and_case_insensitive() -> None:
     assert a == subject_hash(VALID_RID.lower(), "k1")
     assert a != subject_hash(VALID_RID, "k2")
     assert len(a) == 64
+
+
+def test_key_ring_rotation_keeps_old_data_readable() -> None:
+    old = FieldCipher("k1:first-key-material-0123456789")
+    token = old.encrypt("13800138000", b"phone")
+    assert old.key_id_of(token) == "k1"
+    rotated = FieldCipher("k2:second-key-material-abcdefgh,k1:first-key-material-0123456789")
+    assert rotated.decrypt(token, b"phone") == "13800138000"
+    fresh = rotated.reencrypt(token, b"phone")
+    assert rotated.key_id_of(fresh) == "k2"
+    assert rotated.reencrypt(fresh, b"phone") == fresh
+    with pytest.raises(DecryptionError):
+        FieldCipher("k2:second-key-material-abcdefgh").decrypt(token, b"phone")
