@@ -12,6 +12,7 @@ from identity_svc.service_layer import dev_realm
 from joserfc import jwt as jose_jwt
 from joserfc.jwk import ECKey
 from tongban_kit.auth import JWKSVerifier, TokenError, principal_from_claims
+from tongban_kit.tokens import ServiceTokenProvider
 
 SERVICES = {
     "svc-case": "urn:tongban:case",
@@ -406,3 +407,18 @@ async def test_discovery_and_jwks(harness: Any) -> None:
     assert prefixed.json() == doc
     jwks = await _jwks(harness)
     assert all("d" not in k for k in jwks["keys"]) and jwks["keys"][0]["alg"] == "ES256"
+
+
+async def test_kit_token_provider_with_the_launchers_secret(make_harness: Any, monkeypatch: Any) -> None:
+    # The launcher may pick any secret; the kit's provider sends it in Basic without form-encoding.
+    secret = "run-secret+with%2Fodd/chars"
+    monkeypatch.setenv("CATALOGUE_CLIENT_SECRET", secret)
+    harness = await make_harness()
+    provider = ServiceTokenProvider(
+        "http://testserver/oauth2/token", "svc-catalogue", secret, "cases:read", client=harness.client
+    )
+    token = await provider.token()
+    assert pyjwt.decode(token, options={"verify_signature": False})["client_id"] == "svc-catalogue"
+    assert await provider.token() == token  # cached
+    old = await harness.token("svc-catalogue", dev_realm.DEV_SERVICE_SECRET)
+    assert old.status_code == 401

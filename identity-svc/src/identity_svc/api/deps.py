@@ -62,6 +62,7 @@ async def read_form(request: Request) -> tuple[dict[str, str], set[str]]:
 def client_credentials(request: Request, form: dict[str, str]) -> ClientCredentials:
     """What the request presented to authenticate its client (Basic, form secret or assertion)."""
     basic = None
+    raw_secret = None
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "basic":
@@ -74,8 +75,10 @@ def client_credentials(request: Request, form: dict[str, str]) -> ClientCredenti
             raise invalid_client("the Basic credentials are malformed")
         # RFC 6749 2.3.1: both parts are form-urlencoded before Basic encoding.
         basic = (unquote_plus(user), unquote_plus(password))
+        raw_secret = password
     return ClientCredentials(
         basic=basic,
+        basic_raw_secret=raw_secret,
         form_client_id=form.get("client_id") or None,
         form_secret=form.get("client_secret") or None,
         assertion_type=form.get("client_assertion_type") or None,

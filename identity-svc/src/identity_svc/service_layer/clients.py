@@ -197,6 +197,7 @@ class ClientCredentials:
     """What a request presented to authenticate its client."""
 
     basic: tuple[str, str] | None = None
+    basic_raw_secret: str | None = None
     form_client_id: str | None = None
     form_secret: str | None = None
     assertion_type: str | None = None
@@ -269,7 +270,10 @@ async def authenticate_client(
         if method not in SECRET_METHODS or row.secret_hash is None:
             raise invalid_client("this client does not authenticate with a secret")
         if not await ctx.hasher.verify_cached(row.secret_hash, secret):
-            raise invalid_client()
+            # Many clients skip RFC 6749's form-encoding inside Basic: accept the raw secret too.
+            raw = creds.basic_raw_secret
+            if raw is None or raw == secret or not await ctx.hasher.verify_cached(row.secret_hash, raw):
+                raise invalid_client()
     elif not (allow_public and method is AuthMethod.NONE):
         raise invalid_client("client authentication is required")
     return client_from_row(row)

@@ -94,9 +94,15 @@ def verify_own(ctx: IdentityContext, token: str, *, typ: str, skew: int = 0) -> 
 
 
 async def access_token_active(uow: UnitOfWork, claims: dict[str, Any]) -> bool:
-    """An access token is active while its record exists, unrevoked, and its family unrevoked."""
+    """A verified, unexpired access token is active unless it or its refresh family was revoked.
+
+    Only tokens tied to a refresh family get a record when issued (client-credentials tokens,
+    the bulk, do not); a revoked token always has one.
+    """
     row = await uow.session.get(AccessTokenRow, str(claims.get("jti", "")))
-    if row is None or row.revoked_at is not None:
+    if row is None:
+        return True
+    if row.revoked_at is not None:
         return False
     if row.family_id is not None:
         family = await uow.session.get(RefreshFamilyRow, row.family_id)
@@ -147,11 +153,17 @@ async def issue_access_token(
     )
     token = ctx.keys.sign(claims, "at+jwt")
     expires_at = now + timedelta(seconds=ctx.settings.access_token_ttl)
-    uow.session.add(
-        AccessTokenRow(
-            jti=jti, client_id=client.client_id, subject=subject, family_id=family_id, expires_at=expires_at
+    if family_id is not None:
+        # Revoking the family must reach this token; other tokens need a record only once revoked.
+        uow.session.add(
+            AccessTokenRow(
+                jti=jti,
+                client_id=client.client_id,
+                subject=subject,
+                family_id=family_id,
+                expires_at=expires_at,
+            )
         )
-    )
     await audit.record(
         uow,
         ctx,
@@ -575,9 +587,18 @@ async def revoke(token: str, caller: Client, *, uow: UnitOfWork, ctx: IdentityCo
             claims = verify_own(ctx, token, typ="at+jwt", skew=CLOCK_SKEW)
         except TokenInvalid:
             return
-        row = await uow.session.get(AccessTokenRow, str(claims.get("jti", "")))
-        if row is None or row.revoked_at is not None or row.client_id != caller.client_id:
+        if claims.get("client_id") != caller.client_id or not await access_token_active(uow, claims):
             return
+        jti = str(claims.get("jti", ""))
+        row = await uow.session.get(AccessTokenRow, jti)
+        if row is None:
+            row = AccessTokenRow(
+                jti=jti,
+                client_id=caller.client_id,
+                subject=str(claims.get("sub", "")),
+                expires_at=datetime.fromtimestamp(int(claims["exp"]), now.tzinfo),
+            )
+            uow.session.add(row)
         row.revoked_at = now
         await audit.record(
             uow,
