@@ -68,7 +68,6 @@ async def run(
     """Start the app, warm up, then measure both figures `runs` times."""
     import httpx
     from asgi_lifespan import LifespanManager
-
     from identity_svc.config import Settings
     from identity_svc.main import create_app
     from tongban_kit.auth import JWKSVerifier
@@ -117,9 +116,7 @@ def main(argv: list[str]) -> int:
     for level, rates in issue.items():
         print(
             f"  client_credentials tokens/s   {statistics.median(rates):9.1f}   "
-            f"(in-process app, SQLite, {level} in flight; runs: "
-            + ", ".join(f"{r:.0f}" for r in rates)
-            + ")"
+            f"(in-process app, SQLite, {level} in flight; runs: " + ", ".join(f"{r:.0f}" for r in rates) + ")"
         )
     print(
         f"  kit JWKSVerifier.verify/s     {verify_median:9.1f}   "
