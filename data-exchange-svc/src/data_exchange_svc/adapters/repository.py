@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from tongban_kit.db import utcnow
 
@@ -83,14 +83,10 @@ def consent_from_row(row: ConsentRow) -> Consent:
     )
 
 
-async def get_resource(session: AsyncSession, resource_id: str) -> ResourceRow | None:
-    """A resource by id (or by its code, which callers may use instead)."""
-    row = await session.get(ResourceRow, resource_id)
-    if row is None:
-        row = (
-            await session.execute(select(ResourceRow).where(ResourceRow.code == resource_id))
-        ).scalar_one_or_none()
-    return row
+async def get_resource(session: AsyncSession, ref: str) -> ResourceRow | None:
+    """A resource by id or by its code (callers may use either), in one statement."""
+    stmt = select(ResourceRow).where(or_(ResourceRow.id == ref, ResourceRow.code == ref)).limit(1)
+    return (await session.execute(stmt)).scalar_one_or_none()
 
 
 async def grants_for(session: AsyncSession, client_id: str, resource_id: str) -> list[Grant]:
@@ -150,14 +146,19 @@ async def append_audit(
     grant_id: str | None = None,
     basis: str | None = None,
     at: datetime | None = None,
-) -> AuditRow:
-    """Append one entry at the head of the chain, in the caller's transaction."""
-    # Touch the head first: on PostgreSQL this row-locks it, on SQLite it takes the write lock, so
+) -> dict[str, Any]:
+    """Append one entry at the head of the chain, in the caller's transaction; return it with its hash."""
+    # Writing the head first locks it (a row lock on PostgreSQL, the write lock on SQLite), so
     # concurrent appends queue here and each reads the head its predecessor committed.
-    await session.execute(update(AuditHeadRow).where(AuditHeadRow.id == 1).values(updated_at=utcnow()))
-    head = (await session.execute(select(AuditHeadRow).where(AuditHeadRow.id == 1))).scalar_one()
+    locked = await session.execute(
+        update(AuditHeadRow)
+        .where(AuditHeadRow.id == 1)
+        .values(updated_at=utcnow())
+        .returning(AuditHeadRow.seq, AuditHeadRow.hash)
+    )
+    head_seq, head_hash = locked.one()
     content: dict[str, Any] = {
-        "seq": head.seq + 1,
+        "seq": head_seq + 1,
         "id": entry_id,
         "at": at or utcnow(),
         "client_id": client_id,
@@ -172,15 +173,14 @@ async def append_audit(
         "reason": reason,
         "grant_id": grant_id,
         "basis": basis,
-        "prev_hash": head.hash,
+        "prev_hash": head_hash,
     }
-    digest = audit.entry_hash(content)
-    row = AuditRow(**content, hash=digest, latency_ms=latency_ms)
-    session.add(row)
-    head.seq = content["seq"]
-    head.hash = digest
-    await session.flush()
-    return row
+    content["hash"] = audit.entry_hash(content)
+    await session.execute(insert(AuditRow).values(**content, latency_ms=latency_ms))
+    await session.execute(
+        update(AuditHeadRow).where(AuditHeadRow.id == 1).values(seq=content["seq"], hash=content["hash"])
+    )
+    return content
 
 
 async def head(session: AsyncSession) -> AuditHeadRow:

@@ -15,7 +15,6 @@ from tongban_kit.settings import ServiceSettings
 from tongban_kit.uow import UnitOfWork
 
 from data_exchange_svc.adapters import repository as repo
-from data_exchange_svc.adapters.orm import AuditRow
 from data_exchange_svc.domain import policy
 from data_exchange_svc.domain.audit import wire_time
 from data_exchange_svc.domain.commands import RunQuery
@@ -79,7 +78,7 @@ class _Context:
     basis: str | None = None
 
 
-async def _log(hub: Hub, ctx: _Context, cmd: RunQuery, outcome: str, reason: str | None) -> AuditRow:
+async def _log(hub: Hub, ctx: _Context, cmd: RunQuery, outcome: str, reason: str | None) -> dict[str, Any]:
     """Append the exchange-log entry and its event in one transaction."""
     latency = int((time.monotonic() - ctx.started) * 1000)
     actor = ctx.caller.record()
@@ -106,26 +105,26 @@ async def _log(hub: Hub, ctx: _Context, cmd: RunQuery, outcome: str, reason: str
             hub.settings,
             "query-logged",
             LOG_SUBJECT,
-            row.seq,
+            row["seq"],
             ev.QueryLogged(
-                entry_id=row.id,
-                seq=row.seq,
-                at=row.at,
-                client_id=row.client_id,
+                entry_id=row["id"],
+                seq=row["seq"],
+                at=row["at"],
+                client_id=row["client_id"],
                 actor=ev.Actor(**actor),
-                resource_id=row.resource_id,
-                subject_hash=row.subject_hash,
-                case_id=row.case_id,
-                item_code=row.item_code,
-                mode=row.mode,
-                fields=row.fields,
+                resource_id=row["resource_id"],
+                subject_hash=row["subject_hash"],
+                case_id=row["case_id"],
+                item_code=row["item_code"],
+                mode=row["mode"],
+                fields=row["fields"],
                 outcome=outcome,
                 reason=reason,
-                grant_id=row.grant_id,
-                basis=row.basis,
+                grant_id=row["grant_id"],
+                basis=row["basis"],
                 latency_ms=latency,
-                prev_hash=row.prev_hash,
-                hash=row.hash,
+                prev_hash=row["prev_hash"],
+                hash=row["hash"],
             ),
         )
         await uow.commit()
@@ -144,7 +143,7 @@ async def run_query(cmd: RunQuery, *, hub: Hub) -> dict[str, Any]:
         await _log(hub, ctx, cmd, outcome, exc.code)
         raise
     row = await _log(hub, ctx, cmd, ALLOWED, None)
-    document = {"query_id": row.id, "audit_seq": row.seq, **document}
+    document = {"query_id": row["id"], "audit_seq": row["seq"], **document}
     return {**document, "signature": hub.signer.sign_result(document)}
 
 
