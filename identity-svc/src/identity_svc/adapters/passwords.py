@@ -11,6 +11,9 @@ from argon2 import Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 _CACHE_LIMIT = 4096
+# Each Argon2 run holds `memory_cost` KiB (64 MiB by default): bound how many run at once so that
+# a burst of logins cannot push the process far beyond its memory budget.
+MAX_PARALLEL_HASHES = 2
 
 
 class PasswordHasher:
@@ -23,6 +26,7 @@ class PasswordHasher:
         # Hash of a random string: unknown usernames cost the same time as known ones.
         self._dummy = self._hasher.hash("no-such-account-" + str(time.time_ns()))
         self._verified: dict[str, float] = {}
+        self._slots = asyncio.Semaphore(MAX_PARALLEL_HASHES)
 
     def hash_sync(self, secret: str) -> str:
         """Argon2id hash of a secret (blocking)."""
@@ -30,7 +34,8 @@ class PasswordHasher:
 
     async def hash(self, secret: str) -> str:
         """Argon2id hash of a secret, computed in a worker thread."""
-        return await asyncio.to_thread(self._hasher.hash, secret)
+        async with self._slots:
+            return await asyncio.to_thread(self._hasher.hash, secret)
 
     def _verify(self, stored: str, secret: str) -> bool:
         try:
@@ -40,10 +45,11 @@ class PasswordHasher:
 
     async def verify(self, stored: str | None, secret: str) -> bool:
         """Whether the secret matches; with no stored hash, spend the same time and say no."""
-        if stored is None:
-            await asyncio.to_thread(self._verify, self._dummy, secret)
-            return False
-        return await asyncio.to_thread(self._verify, stored, secret)
+        async with self._slots:
+            if stored is None:
+                await asyncio.to_thread(self._verify, self._dummy, secret)
+                return False
+            return await asyncio.to_thread(self._verify, stored, secret)
 
     def needs_rehash(self, stored: str) -> bool:
         """The hash was made with other parameters than the current ones."""
