@@ -115,6 +115,14 @@ async def open_loop(url: str, headers: dict[str, str], rate: float, seconds: flo
     )
 
 
+def cpu_seconds(pid: int | None) -> float:
+    """User plus system CPU time a process has used so far."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss_mib(pid: int | None) -> float:
     """VmHWM of a process, in MiB."""
     if pid is None:
@@ -247,6 +255,9 @@ async def run_bench(args: argparse.Namespace) -> int:
         for url in targets.values():  # warm pools, token cache, code paths
             await closed_loop(url, headers, args.concurrency, 1.0)
 
+        # CPU per request of each process, measured over the closed-loop runs.
+        cpu: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+        pids = {"upstream": upstream.pid, **{f"gateway[{c}]": gw.pid for c, gw in gateways.items()}}
         closed: dict[str, list[Result]] = defaultdict(list)
         opened: dict[str, list[Result]] = defaultdict(list)
         print(
@@ -256,13 +267,20 @@ async def run_bench(args: argparse.Namespace) -> int:
         for round_no in range(args.rounds):
             order = list(targets) if round_no % 2 == 0 else list(reversed(targets))
             for name in order:
-                closed[name].append(await closed_loop(targets[name], headers, args.concurrency, args.seconds))
+                before = {proc: cpu_seconds(pid) for proc, pid in pids.items()}
+                load_before = time.process_time()
+                result = await closed_loop(targets[name], headers, args.concurrency, args.seconds)
+                count = result.rps * args.seconds
+                closed[name].append(result)
+                cpu[name]["load generator"].append((time.process_time() - load_before) / count * 1e6)
+                for proc in ("upstream", name) if name != "direct" else ("upstream",):
+                    cpu[name][proc].append((cpu_seconds(pids[proc]) - before[proc]) / count * 1e6)
             for name in order:
                 opened[name].append(await open_loop(targets[name], headers, args.rate, args.seconds))
             print(f"  round {round_no + 1}: " + ", ".join(f"{n} {closed[n][-1].rps:.0f}/s" for n in targets))
 
         def med(results: list[Result], field: str) -> float:
-            return statistics.median(getattr(r, field) for r in results)
+            return float(statistics.median(float(getattr(r, field)) for r in results))
 
         print()
         print(
@@ -287,6 +305,11 @@ async def run_bench(args: argparse.Namespace) -> int:
                 f"{name:24} throughput ratio {ratio * 100:5.1f}% of direct (target >= 75%), "
                 f"added p50 at {args.rate:g} req/s {added:+.2f} ms (target <= 1 ms): {verdict} the target"
             )
+        print()
+        print("CPU per request in the closed loop (median, microseconds; 10 ms clock ticks):")
+        for name in targets:
+            parts = ", ".join(f"{proc} {statistics.median(v):.0f}" for proc, v in cpu[name].items())
+            print(f"  {name:24} {parts}")
         best = max(gateways, key=lambda c: med(closed[f"gateway[{c}]"], "rps"))
         print(f"fastest upstream client: {best}")
         print()
