@@ -422,3 +422,23 @@ async def test_kit_token_provider_with_the_launchers_secret(make_harness: Any, m
     assert await provider.token() == token  # cached
     old = await harness.token("svc-catalogue", dev_realm.DEV_SERVICE_SECRET)
     assert old.status_code == 401
+
+
+async def test_userinfo_errors_follow_rfc6750(harness: Any, helpers: Any) -> None:
+    missing = await harness.client.get("/userinfo")
+    assert missing.status_code == 401 and missing.headers["www-authenticate"].startswith("Bearer")
+    service = await harness.access_token("svc-case", dev_realm.DEV_SERVICE_SECRET)
+    wrong_aud = await harness.client.get("/userinfo", headers={"Authorization": f"Bearer {service}"})
+    assert wrong_aud.status_code == 401 and wrong_aud.json()["error"] == "invalid_token"
+    tokens = await harness.code_flow("zhangsan", scope="openid cases:submit")
+    ok = await harness.client.post("/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    assert ok.status_code == 200 and "name" not in ok.json()  # no profile scope, no profile claims
+    await harness.client.post(
+        "/oauth2/revoke",
+        data={"token": tokens["access_token"]},
+        auth=(helpers.PLATFORM, helpers.PLATFORM_SECRET),
+    )
+    revoked = await harness.client.get(
+        "/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+    )
+    assert revoked.status_code == 401
