@@ -269,6 +269,19 @@ def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.route_body_limit("exchange") == 1000 and settings.route_body_limit("cases") > 1000
 
 
+def test_extra_anonymous_rules_come_from_settings() -> None:
+    settings = Settings(env="test", anonymous_extra={"identity": ["/consent*", "GET,HEAD /v1/public/**"]})
+    route, _ = build_routes(settings).match("/identity/consent") or (None, None)
+    assert route is not None
+    assert route.is_anonymous("POST", "/consent/42") and route.is_anonymous("GET", "/v1/public/x")
+    assert not route.is_anonymous("POST", "/v1/public/x")
+    assert route.is_anonymous("POST", "/oauth2/token")  # the built-in rules stay
+    with pytest.raises(ValueError, match="unknown routes"):
+        build_routes(Settings(env="test", anonymous_extra={"nowhere": ["/x"]}))
+    with pytest.raises(ValueError, match="not a path rule"):
+        build_routes(Settings(env="test", anonymous_extra={"cases": ["x y z"]}))
+
+
 def test_settings_refuse_an_empty_upstream() -> None:
     with pytest.raises(ValueError, match="GATEWAY_UPSTREAM_ESEAL"):
         Settings(env="test", upstream_eseal=" , ").upstream_urls("eseal")

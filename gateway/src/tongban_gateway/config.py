@@ -42,6 +42,9 @@ class Settings(ServiceSettings):
     timeout: float = Field(10.0, gt=0)
     route_timeouts: dict[str, float] = Field(default_factory=lambda: {"eseal": 30.0, "cases": 30.0})
 
+    # More paths that need no token at the gateway, by route: ["/consent*", "GET /v1/public/**"].
+    anonymous_extra: dict[str, list[str]] = Field(default_factory=dict)
+
     # Request-size limit; routes that take uploads (scanned materials, PDFs) get their own.
     max_body_bytes: int = MIB
     route_body_limits: dict[str, int] = Field(default_factory=lambda: {"cases": 25 * MIB, "eseal": 25 * MIB})

@@ -18,7 +18,7 @@ from tongban_gateway.domain.balancer import Balancer
 from tongban_gateway.domain.breaker import CircuitBreaker
 from tongban_gateway.domain.ratelimit import Limit
 from tongban_gateway.domain.retry import RetryBudget
-from tongban_gateway.domain.routes import ANONYMOUS, SERVICES, Route, RouteTable
+from tongban_gateway.domain.routes import ANONYMOUS, SERVICES, Route, RouteTable, parse_rule
 from tongban_gateway.entrypoints.accesslog import AccessLog
 from tongban_gateway.entrypoints.app import GatewayApp
 from tongban_gateway.entrypoints.cors import CORSMiddleware
@@ -30,13 +30,19 @@ SERVICE = "gateway"
 
 
 def build_routes(settings: Settings) -> RouteTable:
-    """The route table from the fixed prefixes and the configured timeouts and body limits."""
+    """The route table from the fixed prefixes and the configured timeouts, limits and extra rules."""
+    unknown = set(settings.anonymous_extra) - set(SERVICES)
+    if unknown:
+        raise ValueError(f"GATEWAY_ANONYMOUS_EXTRA names unknown routes: {', '.join(sorted(unknown))}")
     return RouteTable(
         Route(
             name=name,
             upstream=service,
             audience=audience,
-            anonymous=ANONYMOUS.get(name, ()),
+            anonymous=(
+                *ANONYMOUS.get(name, ()),
+                *(parse_rule(rule) for rule in settings.anonymous_extra.get(name, [])),
+            ),
             timeout=settings.route_timeout(name),
             max_body_bytes=settings.route_body_limit(name),
         )

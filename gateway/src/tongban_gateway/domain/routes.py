@@ -78,6 +78,16 @@ SERVICES: Mapping[str, tuple[str, str]] = {
 }
 
 
+def parse_rule(text: str) -> PathRule:
+    """``"/a/**"`` or ``"GET,HEAD /a/**"`` -> a PathRule (configuration syntax)."""
+    parts = text.split()
+    if len(parts) == 1 and parts[0].startswith("/"):
+        return PathRule(parts[0])
+    if len(parts) == 2 and parts[1].startswith("/"):
+        return PathRule(parts[1], frozenset(m.strip().upper() for m in parts[0].split(",") if m.strip()))
+    raise ValueError(f"not a path rule: {text!r} (expected '/path' or 'GET,HEAD /path')")
+
+
 class RouteTable:
     """Finds the route of a path by its first segment (one dict lookup)."""
 

@@ -108,9 +108,15 @@ class GatewayApp:
 
     async def _keep_keys_fresh(self) -> None:
         """Fetch JWKS now and then on a period, so requests rarely wait on a fetch (quickly while failing)."""
+        delay = 1.0
         while True:
-            ok = await self.verifier.refresh()
-            await asyncio.sleep(self.jwks_refresh_seconds / 2 if ok else 2.0)
+            if await self.verifier.refresh():
+                delay = 1.0
+                await asyncio.sleep(self.jwks_refresh_seconds / 2)
+            else:
+                # identity may still be starting (make run) or down: retry soon, then less often.
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
 
     async def shutdown(self) -> None:
         """Cancel background tasks and close the clients."""
