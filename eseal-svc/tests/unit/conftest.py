@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib.util
+import sys
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 from eseal_svc.adapters.crypto.ca import DeploymentPki, create_deployment_pki
 from eseal_svc.adapters.crypto.sealmaker import MadeSeal, make_organisation_seal
 from eseal_svc.adapters.crypto.ses import CertListType
 from eseal_svc.domain.model import SealAlgorithm, SealSpec, SealType
+
+def _load_kit() -> Any:
+    if "eseal_testkit" in sys.modules:
+        return sys.modules["eseal_testkit"]
+    path = Path(__file__).parents[1] / "esealkit.py"
+    spec = importlib.util.spec_from_file_location("eseal_testkit", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["eseal_testkit"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+esealkit = _load_kit()
 
 NOW = datetime(2026, 11, 27, 8, 0, 0, tzinfo=UTC)
 USCC = "91350100M000100Y43"
@@ -92,3 +110,10 @@ def seal_factory() -> SealFactory:
 def sm2_seal(sm2_pki: DeploymentPki, seal_factory: SealFactory) -> MadeSeal:
     """An SM2 contract seal valid from a day ago for a year."""
     return seal_factory(sm2_pki)[1]
+
+
+@pytest.fixture(scope="module")
+async def eseal(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Any]:
+    """eseal-svc running in-process on a fresh SQLite database with the dev seed (one per module)."""
+    async with esealkit.running_eseal(tmp_path_factory.mktemp("eseal")) as running:
+        yield running

@@ -65,3 +65,39 @@ class SealNotOwned(DomainError):
     """The caller's organisation does not own the seal."""
 
     code = "seal_not_owned"
+
+
+class RegionNotHosted(DomainError):
+    """No seal CA of the region's province runs in this deployment."""
+
+    code = "region_not_hosted"
+
+
+class InvalidLicence(DomainError):
+    """A licence request is malformed: unknown type, bad window, bad holder or fields."""
+
+    code = "invalid_licence"
+
+
+class LicenceAlreadyRevoked(DomainError):
+    """A revoked licence cannot change status any more."""
+
+    code = "licence_revoked"
+
+
+class LicenceAlreadySuspended(DomainError):
+    """The licence is already suspended."""
+
+    code = "licence_already_suspended"
+
+
+class LicenceNotSuspended(DomainError):
+    """Only a suspended licence can be reinstated."""
+
+    code = "licence_not_suspended"
+
+
+class StatusListFull(DomainError):
+    """Every entry of a status list has been handed out."""
+
+    code = "status_list_full"

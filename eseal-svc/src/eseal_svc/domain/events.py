@@ -36,3 +36,31 @@ class SealRevokedEvent(DomainEvent):
     region: str
     revoked_at: datetime
     reason: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LicenceIssuedEvent(DomainEvent):
+    """A licence was issued."""
+
+    licence_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LicenceRevokedEvent(DomainEvent):
+    """A licence was revoked for good."""
+
+    licence_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LicenceSuspendedEvent(DomainEvent):
+    """A licence was suspended."""
+
+    licence_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LicenceReinstatedEvent(DomainEvent):
+    """A suspension was lifted."""
+
+    licence_id: str

@@ -28,13 +28,29 @@ class SubIndication(enum.StrEnum):
     NO_CERTIFICATE_CHAIN_FOUND = "NO_CERTIFICATE_CHAIN_FOUND"
     # Not in ETSI: GB/T 38540 binds the signer's certificate to the seal's certificate list.
     SIGNER_NOT_IN_SEAL = "SIGNER_NOT_IN_SEAL"
+    # A status source (a status list) could not be reached or read; asking again later may help.
+    TRY_LATER = "TRY_LATER"
+    # Licences: the issuer's signature is good but the trust registry does not recognise the issuer
+    # for that licence type in that region; a suspended licence may be reinstated, so both are open.
+    ISSUER_NOT_TRUSTED = "ISSUER_NOT_TRUSTED"
+    SUSPENDED = "SUSPENDED"
 
     @property
     def indication(self) -> Indication:
         """The indication this sub-indication belongs to."""
-        if self is SubIndication.NO_CERTIFICATE_CHAIN_FOUND:
+        if self in _INDETERMINATE:
             return Indication.INDETERMINATE
         return Indication.TOTAL_FAILED
+
+
+_INDETERMINATE = frozenset(
+    {
+        SubIndication.NO_CERTIFICATE_CHAIN_FOUND,
+        SubIndication.TRY_LATER,
+        SubIndication.ISSUER_NOT_TRUSTED,
+        SubIndication.SUSPENDED,
+    }
+)
 
 
 class CheckName(enum.StrEnum):
@@ -49,6 +65,13 @@ class CheckName(enum.StrEnum):
     DATA_HASH = "data_hash"
     SIGNATURE_VALUE = "signature_value"
     REVOCATION = "revocation"
+    # PAdES: the signature covers the whole file, or only form filling followed it.
+    COVERAGE = "coverage"
+    # Licences (W3C VC secured as a JWT).
+    ISSUER_TRUST = "issuer_trust"
+    LICENCE_VALIDITY = "licence_validity"
+    LICENCE_STATUS = "licence_status"
+    GM_SIGNATURE = "gm_signature"
 
 
 @dataclass(frozen=True, slots=True)

@@ -373,6 +373,17 @@ def describe_certificate(der: bytes) -> CertificateInfo:
     )
 
 
+def organisation_identifier(der: bytes) -> str | None:
+    """The subject's organizationIdentifier (e.g. "NTRCN-<credit code>"), if the certificate has one."""
+    certificate = load_certificate(der)
+    for rdn in certificate["tbs_certificate"]["subject"].chosen:
+        for atv in rdn:
+            if atv["type"].dotted == "2.5.4.97":
+                value = atv["value"]
+                return str(value.chosen.native if hasattr(value, "chosen") else value.native)
+    return None
+
+
 def certificate_verifier(der: bytes) -> Verifier:
     """The public key of a certificate as a Verifier."""
     certificate = load_certificate(der)
