@@ -418,3 +418,46 @@ async def test_access_log_batches_lines(tmp_path: Path) -> None:
         assert len(target.read_text().splitlines()) == 3
     finally:
         os.close(fd)
+
+
+# --- the proxy in process -------------------------------------------------------------------------
+
+
+class ExplodingClient:
+    async def send(self, *args: Any) -> Any:
+        raise RuntimeError("a bug, not an upstream failure")
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_an_unexpected_error_becomes_a_500_problem() -> None:
+    import json
+
+    from tongban_gateway.main import create_app
+
+    app: Any = create_app(Settings(env="test", access_log=False))
+    app.app.proxy.upstreams["catalogue"].client = ExplodingClient()
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/catalogue/v1/items/x",
+        "raw_path": b"/catalogue/v1/items/x",
+        "query_string": b"",
+        "headers": [(b"host", b"gw")],
+        "client": ("192.0.2.1", 5000),
+        "scheme": "http",
+    }
+    await app(scope, receive, send)
+    assert sent[0]["status"] == 500
+    body = json.loads(sent[1]["body"])
+    assert body["code"] == "internal-error" and "bug" not in body["detail"]
+    assert dict(sent[0]["headers"])[b"content-type"] == b"application/problem+json"

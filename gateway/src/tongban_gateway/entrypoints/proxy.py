@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import quote
 
+import structlog
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.context import Context
@@ -43,6 +44,8 @@ from tongban_gateway.entrypoints.forwarding import (
     TrustedProxies,
 )
 from tongban_gateway.entrypoints.responses import send_problem
+
+log = structlog.get_logger("tongban.gateway.proxy")
 
 # Bodies up to this size are read whole and sent in one message; larger ones are streamed.
 SMALL_BODY = 65_536
@@ -128,6 +131,14 @@ class Proxy:
             if self.tracer is not None:
                 span, token = self._start_span(scope, method, route)
             await self._proxy(scope, receive, send, state, route, rest, upstream)
+        except Exception as exc:
+            log.error("gateway error", path=path, error=repr(exc), exc_info=exc)
+            if state.started:
+                raise  # the server aborts the connection; a truncated body must not look complete
+            problem = _problem(
+                500, "internal-error", "The gateway failed to handle the request; it was logged."
+            )
+            await self._fail(send, state, path, problem)
         finally:
             elapsed = time.perf_counter() - start
             self.metrics.observe(
@@ -186,6 +197,7 @@ class Proxy:
         headers: Sequence[tuple[bytes, bytes]] = (),
     ) -> None:
         state.status = problem.status
+        state.started = True
         await send_problem(send, problem, instance, headers)
 
     async def _proxy(
@@ -467,10 +479,12 @@ class Proxy:
                 await self._fail(send, state, path, _unreachable(upstream, exc), extra)
                 return
             state.status = resp.status
+            state.started = True
             await send({"type": "http.response.start", "status": resp.status, "headers": headers})
             await send({"type": "http.response.body", "body": body})
             return
         state.status = resp.status
+        state.started = True
         # The server drops writes to a caller that has gone; stop reading the upstream then too.
         gone = asyncio.get_running_loop().create_task(_disconnected(receive))
         try:
@@ -488,7 +502,7 @@ class Proxy:
 class _Outcome:
     """What the access log and metrics report about one request."""
 
-    __slots__ = ("attempts", "client_id", "client_ip", "route", "status", "upstream")
+    __slots__ = ("attempts", "client_id", "client_ip", "route", "started", "status", "upstream")
 
     def __init__(self) -> None:
         self.route = "unmatched"
@@ -497,6 +511,7 @@ class _Outcome:
         self.client_id = ""
         self.client_ip = ""
         self.attempts = 0
+        self.started = False
 
 
 def _trace_id(span: Span | None, scope: Scope) -> str | None:
