@@ -105,6 +105,7 @@ class CaseApp:
             for event in events:
                 await apply_catalogue_event(session, event)
             await session.commit()
+        self.services.items.clear()
 
     async def outbox(self, case_id: str | None = None) -> list[EventEnvelope]:
         """Events written so far (optionally of one case), in outbox order."""

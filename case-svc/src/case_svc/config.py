@@ -29,6 +29,8 @@ class Settings(ServiceSettings):
     # Default due date of a correction notice when the handling region gives none (working days).
     correction_default_days: int = 10
     consume_catalogue: bool = True
+    # Seconds an item lookup is reused in-process (catalogue events clear it at once in this replica).
+    item_cache_seconds: float = 5.0
 
     @property
     def allowed_upload_types(self) -> frozenset[str]:

@@ -11,13 +11,14 @@ from tongban_kit.crypto import FieldCipher
 
 from case_svc.adapters.blobs import BlobStore, FilesystemBlobStore, S3BlobStore
 from case_svc.adapters.catalogue_client import CatalogueClient
+from case_svc.adapters.relay import KeyParallelRelay
 from case_svc.api import cases, statistics
 from case_svc.api.errors import install_error_handlers
 from case_svc.config import Settings, get_settings
 from case_svc.domain.working_days import WorkingDayCalendar
 from case_svc.entrypoints.consumers import catalogue_consumers
 from case_svc.entrypoints.deadline_worker import run_deadline_worker
-from case_svc.service_layer.services import CaseServices, NumberAllocator
+from case_svc.service_layer.services import CaseServices, ItemCache, NumberAllocator
 
 SERVICE_ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,6 +39,7 @@ def build_services(runtime: ServiceRuntime, settings: Settings) -> CaseServices:
         blobs=make_blob_store(settings),
         catalogue=CatalogueClient(settings.catalogue_url, timeout=settings.catalogue_timeout_seconds),
         numbers=NumberAllocator(runtime.session_factory),
+        items=ItemCache(settings.item_cache_seconds),
     )
 
 
@@ -48,6 +50,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def start(runtime: ServiceRuntime) -> None:
         services = build_services(runtime, settings)
         runtime.extras["case"] = services
+        runtime.relay = KeyParallelRelay(
+            runtime.engine, runtime.session_factory, runtime.kafka, runtime.signal
+        )
+        runtime.spawn(runtime.relay.run(), "outbox-relay")
         if settings.deadline_worker:
             runtime.spawn(run_deadline_worker(runtime.uow, services), "deadline-worker")
 
@@ -64,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         topics=topics.ALL_TOPICS,
         consumers=catalogue_consumers,
         on_startup=[start],
+        relay=False,  # case-svc runs its own relay: concurrent across cases, ordered within one
         body_limit_overrides={"/materials": settings.max_upload_bytes + 64 * 1024},
     )
     install_error_handlers(app)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from tongban_contracts.reference import Audience, HandlingMode
 from tongban_kit.crypto import FieldCipher
@@ -34,6 +34,12 @@ from case_svc.domain.model import (
     Task,
 )
 from case_svc.domain.state_machine import CaseStatus
+
+
+def _table(model: type[Any]) -> Table:
+    """The Core table of a mapped class."""
+    table: Table = model.__table__
+    return table
 
 
 class StaleCase(Exception):
@@ -286,65 +292,80 @@ class CaseRepository:
         """Insert a new case; its events get sequences 1..n from its own counter."""
         events = case.pull_events()
         aad = case.id.encode()
-        row = CaseRow(
-            id=case.id,
-            number=case.number,
-            basic_code=case.policy.basic_code,
-            item_version=case.policy.version,
-            mode=case.mode.value,
-            receiving_region=case.receiving_region,
-            handling_region=case.handling_region,
-            applicant_kind=case.applicant.kind.value,
-            applicant_name_enc=self.cipher.encrypt(name, aad),
-            applicant_id_enc=self.cipher.encrypt(id_number, aad),
-            subject_hash=case.applicant.subject_hash,
-            masked_id=case.applicant.masked_id,
-            submitted_by=submitted_by,
-            delivery_method=case.delivery.method.value,
-            delivery_address_enc=self.cipher.encrypt(address, aad) if address else None,
-            form_enc=self.cipher.encrypt(json.dumps(form, ensure_ascii=False), aad) if form else None,
-            policy=_policy_to_json(case.policy),
-            participants=case.participants,
-            submitted_at=case.submitted_at,
-            version=1,
-            event_sequence=len(events),
-            updated_at=case.submitted_at,
-            **{k: v for k, v in self._state_values(case).items() if k not in ("status",)},
-            status=case.status.value,
-        )
-        self.session.add(row)
-        self._rows[case.id] = row
-        parties: dict[str, CasePartyRow] = {}
+        values = {
+            "id": case.id,
+            "number": case.number,
+            "basic_code": case.policy.basic_code,
+            "item_version": case.policy.version,
+            "mode": case.mode.value,
+            "receiving_region": case.receiving_region,
+            "handling_region": case.handling_region,
+            "applicant_kind": case.applicant.kind.value,
+            "applicant_name_enc": self.cipher.encrypt(name, aad),
+            "applicant_id_enc": self.cipher.encrypt(id_number, aad),
+            "subject_hash": case.applicant.subject_hash,
+            "masked_id": case.applicant.masked_id,
+            "submitted_by": submitted_by,
+            "delivery_method": case.delivery.method.value,
+            "delivery_address_enc": self.cipher.encrypt(address, aad) if address else None,
+            "form_enc": self.cipher.encrypt(json.dumps(form, ensure_ascii=False), aad) if form else None,
+            "policy": _policy_to_json(case.policy),
+            "participants": case.participants,
+            "submitted_at": case.submitted_at,
+            "version": 1,
+            "event_sequence": len(events),
+            "updated_at": case.submitted_at,
+            **self._state_values(case),
+        }
+        parties: dict[str, dict[str, Any]] = {}
         for region, flag in [
             (case.receiving_region, "is_receiving"),
             (case.handling_region, "is_handling"),
         ] + [(r, "is_participant") for r in case.participants.values()]:
             party = parties.setdefault(
-                region, CasePartyRow(region=region, case_id=case.id, status=case.status.value)
+                region,
+                {
+                    "region": region,
+                    "case_id": case.id,
+                    "status": case.status.value,
+                    "is_receiving": False,
+                    "is_handling": False,
+                    "is_participant": False,
+                },
             )
-            setattr(party, flag, True)
-        # Children reference the case row: write it first (no ORM relationships orders them for us).
-        await self.session.flush([row])
-        self.session.add_all(parties.values())
-        self.session.add_all(
-            TaskRow(id=t.id, case_id=case.id, role=t.role, region=t.region, done=False) for t in case.tasks
-        )
-        self._add_history(case)
+            party[flag] = True
+        # Core inserts, parent first: a submission is the hot path and needs no ORM identity map.
+        await self.session.execute(_table(CaseRow).insert(), [values])
+        await self.session.execute(_table(CasePartyRow).insert(), list(parties.values()))
+        if case.tasks:
+            await self.session.execute(
+                _table(TaskRow).insert(),
+                [
+                    {"id": t.id, "case_id": case.id, "role": t.role, "region": t.region, "done": False}
+                    for t in case.tasks
+                ],
+            )
+        await self._add_history(case)
         return list(enumerate(events, start=1))
 
-    def _add_history(self, case: Case) -> None:
-        self.session.add_all(
-            HistoryRow(
-                case_id=case.id,
-                action=h.action,
-                from_status=h.from_status.value if h.from_status else None,
-                to_status=h.to_status.value,
-                actor=_actor_json(h.actor),
-                reason=h.reason,
-                details=json.loads(json.dumps(h.details, default=str)),
-                at=h.at,
-            )
-            for h in case.history
+    async def _add_history(self, case: Case) -> None:
+        if not case.history:
+            return
+        await self.session.execute(
+            _table(HistoryRow).insert(),
+            [
+                {
+                    "case_id": case.id,
+                    "action": h.action,
+                    "from_status": h.from_status.value if h.from_status else None,
+                    "to_status": h.to_status.value,
+                    "actor": _actor_json(h.actor),
+                    "reason": h.reason,
+                    "details": json.loads(json.dumps(h.details, default=str)),
+                    "at": h.at,
+                }
+                for h in case.history
+            ],
         )
         case.history.clear()
 
@@ -410,5 +431,5 @@ class CaseRepository:
                     .values(resolved_at=correction.resolved_at)
                     .execution_options(synchronize_session=False)
                 )
-        self._add_history(case)
+        await self._add_history(case)
         return list(zip(range(last - n + 1, last + 1), events, strict=True))

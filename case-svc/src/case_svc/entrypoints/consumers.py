@@ -37,13 +37,20 @@ def catalogue_consumers(runtime: ServiceRuntime) -> list[InboxConsumer]:
     """The catalogue consumer, reading its topic from the beginning."""
     if not getattr(runtime.settings, "consume_catalogue", True):
         return []
+
+    async def handler(session: AsyncSession, event: EventEnvelope) -> None:
+        await apply_catalogue_event(session, event)
+        services = runtime.extras.get("case")
+        if services is not None:
+            services.items.clear()
+
     return [
         InboxConsumer(
             runtime.settings,
             runtime.session_factory,
             [topics.CATALOGUE_ITEMS],
             GROUP,
-            apply_catalogue_event,
+            handler,
             from_beginning=True,
         )
     ]

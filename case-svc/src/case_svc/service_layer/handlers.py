@@ -131,11 +131,15 @@ async def load_item(
     basic_code: str, handling_region: str, *, uow: UnitOfWork, services: CaseServices
 ) -> tuple[CatalogueItem | None, RegionOffer | None]:
     """The current item version and the handling region's offer; one catalogue GET if either is missing."""
+    cached = services.items.get(basic_code, handling_region)
+    if cached is not None:
+        return cached
     async with uow:
         store = ItemStore(uow.session)
         item = await store.current(basic_code)
         offer = await store.offer(basic_code, handling_region)
     if item is not None and offer is not None:
+        services.items.put(basic_code, handling_region, item, offer)
         return item, offer
     try:
         item_data = await services.catalogue.item(basic_code) if item is None else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,6 +17,7 @@ from case_svc.adapters.blobs import BlobStore
 from case_svc.adapters.catalogue_client import CatalogueClient
 from case_svc.adapters.counters import next_value
 from case_svc.config import Settings
+from case_svc.domain.items import CatalogueItem, RegionOffer
 from case_svc.domain.working_days import WorkingDayCalendar
 
 
@@ -48,6 +50,35 @@ class NumberAllocator:
             return nxt
 
 
+class ItemCache:
+    """A short-lived in-process copy of (item, offer) lookups: submissions skip two queries.
+
+    Catalogue events seen by this replica clear it; other replicas see a change within ``ttl``.
+    """
+
+    def __init__(self, ttl: float = 5.0) -> None:
+        self.ttl = ttl
+        self._entries: dict[tuple[str, str], tuple[float, CatalogueItem, RegionOffer]] = {}
+
+    def get(self, basic_code: str, region: str) -> tuple[CatalogueItem, RegionOffer] | None:
+        """A fresh entry, or None."""
+        entry = self._entries.get((basic_code, region))
+        if entry is None or time.monotonic() - entry[0] > self.ttl:
+            return None
+        return entry[1], entry[2]
+
+    def put(self, basic_code: str, region: str, item: CatalogueItem, offer: RegionOffer) -> None:
+        """Remember a complete lookup."""
+        if self.ttl > 0:
+            if len(self._entries) > 10_000:
+                self._entries.clear()
+            self._entries[(basic_code, region)] = (time.monotonic(), item, offer)
+
+    def clear(self) -> None:
+        """Forget everything (a catalogue event arrived)."""
+        self._entries.clear()
+
+
 @dataclass
 class CaseServices:
     """Dependencies of the handlers, built once per app."""
@@ -59,6 +90,7 @@ class CaseServices:
     catalogue: CatalogueClient
     numbers: NumberAllocator
     clock: Callable[[], datetime] = field(default=utcnow)
+    items: ItemCache = field(default_factory=ItemCache)
 
     @property
     def topic(self) -> str:
