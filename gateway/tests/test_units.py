@@ -437,7 +437,9 @@ async def test_an_unexpected_error_becomes_a_500_problem() -> None:
     from tongban_gateway.main import create_app
 
     app: Any = create_app(Settings(env="test", access_log=False))
-    app.app.proxy.upstreams["catalogue"].client = ExplodingClient()
+    gateway = app.app
+    await gateway.upstreams["catalogue"].client.close()
+    gateway.upstreams["catalogue"].client = ExplodingClient()
     sent: list[dict[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
@@ -461,3 +463,4 @@ async def test_an_unexpected_error_becomes_a_500_problem() -> None:
     body = json.loads(sent[1]["body"])
     assert body["code"] == "internal-error" and "bug" not in body["detail"]
     assert dict(sent[0]["headers"])[b"content-type"] == b"application/problem+json"
+    await gateway.shutdown()
