@@ -36,7 +36,8 @@ class Settings(ServiceSettings):
     ip_free_failures: int = Field(20, ge=0)
     ip_lockout_threshold: int = Field(100, ge=1)
     ip_window_seconds: float = Field(900.0, gt=0)
-    # Peers whose X-Forwarded-For is believed (the gateway); others are the client themselves.
+    # Peers whose X-Forwarded-For is believed (the gateway), as addresses or CIDR networks since pod
+    # addresses change; any other peer is the client itself.
     trusted_proxies: list[str] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
 
     # Argon2id parameters (argon2-cffi's RFC 9106 low-memory profile by default); tests lower them.

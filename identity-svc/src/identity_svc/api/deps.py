@@ -33,13 +33,28 @@ def client_ip(request: Request, ctx: IdentityContext) -> str | None:
     """The caller's address; X-Forwarded-For only counts when the peer is a trusted proxy."""
     peer = request.client.host if request.client else None
     forwarded = request.headers.get("x-forwarded-for")
-    if peer in ctx.settings.trusted_proxies and forwarded:
+    if peer is not None and forwarded and _is_trusted(peer, ctx.settings.trusted_proxies):
         candidate = forwarded.split(",")[-1].strip()
         try:
             return str(ipaddress.ip_address(candidate))
         except ValueError:
             return peer
     return peer
+
+
+def _is_trusted(peer: str, proxies: list[str]) -> bool:
+    """Whether the peer is one of the trusted proxies, given as addresses or networks (CIDR)."""
+    try:
+        address = ipaddress.ip_address(peer)
+    except ValueError:
+        return False
+    for entry in proxies:
+        try:
+            if address in ipaddress.ip_network(entry, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
 
 
 async def read_form(request: Request) -> tuple[dict[str, str], set[str]]:
