@@ -1,0 +1,1 @@
+"""One Pydantic model per event version, one module per producing service."""
