@@ -28,9 +28,12 @@ def main() -> int:
         print("make run is already running in this checkout (var/run.lock is held); stop it first.")
         return 1
     os.chdir(REPO)  # SQLite files live under var/ relative to the repository
-    broker_was_up = subprocess.run(  # noqa: S603
-        [sys.executable, str(REPO / "deploy/local/kafka.py"), "status"], capture_output=True, check=False
-    ).returncode == 0
+    broker_was_up = (
+        subprocess.run(  # noqa: S603
+            [sys.executable, str(REPO / "deploy/local/kafka.py"), "status"], capture_output=True, check=False
+        ).returncode
+        == 0
+    )
     testing.ensure_broker()
     ports = {c.name: c.port for c in testing.COMPONENTS}
     envs = testing.mesh_env(ports, env="dev")
@@ -47,7 +50,9 @@ def main() -> int:
     logs.mkdir(exist_ok=True)
     try:
         for comp in testing.COMPONENTS:
-            app = testing.AppProcess(comp.factory, envs[comp.name], comp.port, comp.name, logs / f"{comp.name}.log")
+            app = testing.AppProcess(
+                comp.factory, envs[comp.name], comp.port, comp.name, logs / f"{comp.name}.log"
+            )
             mesh.apps[comp.name] = app.start()
             print(f"started {comp.name:<10} on :{comp.port}  (log var/logs/{comp.name}.log)")
             if comp.name == "identity":

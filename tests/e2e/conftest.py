@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-
 from tongban_kit import testing
 
 
@@ -43,9 +42,15 @@ def running_mesh() -> Iterator[RunningMesh]:
     """Start broker, databases and every app; stop and drop them at the end of the session."""
     bootstrap = testing.ensure_broker()
     prefix = testing.run_topic_prefix() + "e2e."
-    databases = {c.database: testing.create_database_sync(f"e2e_{c.database}") for c in testing.COMPONENTS if c.database}
+    databases = {
+        c.database: testing.create_database_sync(f"e2e_{c.database}")
+        for c in testing.COMPONENTS
+        if c.database
+    }
     ports = {c.name: testing.free_port() for c in testing.COMPONENTS}
-    envs = testing.mesh_env(ports, env="test", database_urls=databases, topic_prefix=prefix, bootstrap=bootstrap)
+    envs = testing.mesh_env(
+        ports, env="test", database_urls=databases, topic_prefix=prefix, bootstrap=bootstrap
+    )
     mesh = testing.Mesh()
     try:
         for comp in testing.COMPONENTS:
