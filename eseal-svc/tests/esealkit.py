@@ -71,7 +71,9 @@ class Eseal:
 
     async def seal_of(self, region: str) -> dict[str, Any]:
         """The dev seed seal of a region's platform organisation."""
-        r = await self.client.get("/v1/seals", params={"org": ORGS[region], "region": region}, headers=self.admin())
+        r = await self.client.get(
+            "/v1/seals", params={"org": ORGS[region], "region": region}, headers=self.admin()
+        )
         assert r.status_code == 200, r.text
         items = r.json()["items"]
         assert items, f"no seed seal for {region}"
@@ -132,12 +134,16 @@ def settings_for(tmp: Path, **overrides: Any) -> Settings:
 
 
 @contextlib.asynccontextmanager
-async def running_eseal(tmp: Path, *, http: httpx.AsyncClient | None = None, **overrides: Any) -> AsyncIterator[Eseal]:
+async def running_eseal(
+    tmp: Path, *, http: httpx.AsyncClient | None = None, **overrides: Any
+) -> AsyncIterator[Eseal]:
     """Start eseal-svc in-process with a fresh database; tokens come from a local minter."""
     minter = TokenMinter()
     settings = settings_for(tmp, **overrides)
     app = create_app(settings, http=http)
     async with LifespanManager(app) as manager:
         app.state.runtime.verifier.set_keys(minter.jwks)
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url="http://eseal") as client:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=manager.app), base_url="http://eseal"
+        ) as client:
             yield Eseal(client, app, minter, settings)

@@ -15,6 +15,7 @@ from eseal_svc.adapters.crypto.sealmaker import MadeSeal, make_organisation_seal
 from eseal_svc.adapters.crypto.ses import CertListType
 from eseal_svc.domain.model import SealAlgorithm, SealSpec, SealType
 
+
 def _load_kit() -> Any:
     if "eseal_testkit" in sys.modules:
         return sys.modules["eseal_testkit"]
