@@ -126,6 +126,24 @@ class CaseFilters:
     applicant_hash: str | None = None
 
 
+LIST_COLUMNS = (
+    CaseRow.id,
+    CaseRow.number,
+    CaseRow.basic_code,
+    CaseRow.item_version,
+    CaseRow.mode,
+    CaseRow.receiving_region,
+    CaseRow.handling_region,
+    CaseRow.status,
+    CaseRow.masked_id,
+    CaseRow.submitted_at,
+    CaseRow.promised_due,
+    CaseRow.statutory_due,
+    CaseRow.correction_rounds,
+    CaseRow.version,
+)
+
+
 async def list_cases(
     filters: CaseFilters,
     viewer: Viewer,
@@ -134,8 +152,11 @@ async def list_cases(
     today: date,
     limit: int,
     before_id: str | None,
-) -> tuple[list[CaseRow], bool]:
-    """Newest first, keyset by id; platforms see only cases their region takes part in."""
+) -> tuple[list[Any], bool]:
+    """Newest first, keyset by id; platforms see only cases their region takes part in.
+
+    Only the summary columns are read (no JSON blobs, no ORM identity map): lists are the hot read path.
+    """
     region = filters.region
     if not viewer.read_all:
         own = viewer.actor.region
@@ -161,26 +182,26 @@ async def list_cases(
         conditions.append(late if filters.overdue else ~late)
         if filters.overdue and status is None:
             status = "accepted"
+    if region is not None:
+        # The party table carries region + status + case_id in one index: a backward range scan.
+        query = select(*LIST_COLUMNS).join(CasePartyRow, CasePartyRow.case_id == CaseRow.id)
+        query = query.where(CasePartyRow.region == region)
+        if status:
+            query = query.where(CasePartyRow.status == status)
+        if before_id:
+            query = query.where(CasePartyRow.case_id < before_id)
+        query = query.order_by(CasePartyRow.case_id.desc())
+    else:
+        query = select(*LIST_COLUMNS)
+        if status:
+            query = query.where(CaseRow.status == status)
+        if before_id:
+            query = query.where(CaseRow.id < before_id)
+        query = query.order_by(CaseRow.id.desc())
+    if conditions:
+        query = query.where(*conditions)
     async with uow:
-        if region is not None:
-            # The party table carries region + status + case_id in one index: a backward range scan.
-            query = select(CaseRow).join(CasePartyRow, CasePartyRow.case_id == CaseRow.id)
-            query = query.where(CasePartyRow.region == region)
-            if status:
-                query = query.where(CasePartyRow.status == status)
-            if before_id:
-                query = query.where(CasePartyRow.case_id < before_id)
-            query = query.order_by(CasePartyRow.case_id.desc())
-        else:
-            query = select(CaseRow)
-            if status:
-                query = query.where(CaseRow.status == status)
-            if before_id:
-                query = query.where(CaseRow.id < before_id)
-            query = query.order_by(CaseRow.id.desc())
-        if conditions:
-            query = query.where(*conditions)
-        rows = list((await uow.session.execute(query.limit(limit + 1))).scalars().all())
+        rows = list((await uow.session.execute(query.limit(limit + 1))).all())
     more = len(rows) > limit
     return rows[:limit], more
 
