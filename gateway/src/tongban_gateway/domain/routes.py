@@ -45,7 +45,10 @@ class Route:
 
     def is_anonymous(self, method: str, path: str) -> bool:
         """Whether the gateway lets this request through without a token (the upstream may still ask)."""
-        return any(rule.matches(method, path) for rule in self.anonymous)
+        for rule in self.anonymous:
+            if rule.matches(method, path):
+                return True
+        return False
 
 
 # Which upstream-relative paths need no token at the gateway. The service behind still decides:
