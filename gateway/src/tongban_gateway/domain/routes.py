@@ -45,7 +45,8 @@ class Route:
 
     def is_anonymous(self, method: str, path: str) -> bool:
         """Whether the gateway lets this request through without a token (the upstream may still ask)."""
-        for rule in self.anonymous:
+        # A plain loop: a generator per request showed up in the gateway's profile.
+        for rule in self.anonymous:  # noqa: SIM110
             if rule.matches(method, path):
                 return True
         return False
