@@ -58,6 +58,14 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[rank]
 
 
+def cpu_seconds(pid: int | None) -> float:
+    """User plus system CPU time a process has used so far."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss_mib(pid: int | None) -> float | None:
     """VmHWM of a process (its peak resident set) in MiB."""
     if pid is None:
@@ -230,7 +238,9 @@ async def run(args: argparse.Namespace, bench: Bench) -> dict[str, Any]:
         await open_loop(args.rate, args.warmup, hub_send)
         direct, direct_errors = await open_loop(args.rate, args.seconds, direct_send)
         via_hub, hub_errors = await open_loop(args.rate, args.seconds, hub_send)
+        cpu_before = cpu_seconds(bench.hub.pid)
         done, tp_errors = await closed_loop(args.concurrency, args.throughput_seconds, hub_send)
+        hub_cpu_ms = (cpu_seconds(bench.hub.pid) - cpu_before) * 1000 / max(1, done)
         check = (
             await client.get(
                 f"{bench.hub.base_url}/v1/audit/verify", headers=bench.token("exchange:admin", "admin-dev")
@@ -248,6 +258,8 @@ async def run(args: argparse.Namespace, bench: Bench) -> dict[str, Any]:
         "verify_throughput_per_s": done / args.throughput_seconds,
         "throughput_concurrency": args.concurrency,
         "throughput_errors": tp_errors,
+        "hub_cpu_ms_per_query": hub_cpu_ms,
+        "load_average": os.getloadavg(),
         "audit_chain_ok": check.get("ok"),
         "audit_entries": check.get("checked"),
         "peak_rss_mib": {
@@ -273,6 +285,8 @@ def report(r: dict[str, Any]) -> str:
             f"  errors             : {r['errors']}",
             f"  verify throughput  : {r['verify_throughput_per_s']:.0f} queries/s "
             f"(closed loop, {r['throughput_concurrency']} in flight, {r['throughput_errors']} errors)",
+            f"  hub CPU per query  : {r['hub_cpu_ms_per_query']:.2f} ms (user+system, from /proc)",
+            f"  load average       : {' '.join(f'{x:.1f}' for x in r['load_average'])} (machine shared with other work)",
             f"  exchange log       : {r['audit_entries']} entries, chain ok = {r['audit_chain_ok']}",
             f"  peak RSS           : {rss}",
         ]

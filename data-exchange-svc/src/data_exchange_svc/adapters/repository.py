@@ -155,6 +155,7 @@ async def append_audit(
         .where(AuditHeadRow.id == 1)
         .values(updated_at=utcnow())
         .returning(AuditHeadRow.seq, AuditHeadRow.hash)
+        .execution_options(synchronize_session=False)
     )
     head_seq, head_hash = locked.one()
     content: dict[str, Any] = {
@@ -178,7 +179,10 @@ async def append_audit(
     content["hash"] = audit.entry_hash(content)
     await session.execute(insert(AuditRow).values(**content, latency_ms=latency_ms))
     await session.execute(
-        update(AuditHeadRow).where(AuditHeadRow.id == 1).values(seq=content["seq"], hash=content["hash"])
+        update(AuditHeadRow)
+        .where(AuditHeadRow.id == 1)
+        .values(seq=content["seq"], hash=content["hash"])
+        .execution_options(synchronize_session=False)
     )
     return content
 
