@@ -246,3 +246,34 @@ async def test_provisional_due_dates_are_recomputed_by_the_worker(case_app: Case
         "due_date": "2027-01-06",
         "provisional": False,
     }
+
+
+async def test_uploaded_content_is_matched_to_the_declared_file_reference(case_app: CaseApp) -> None:
+    digest = hashlib.sha256(PDF).hexdigest()
+    case = await submit(
+        case_app,
+        materials=[{"code": "M01", "licence_id": "L-1"}, {"code": "M02", "file": {"sha256": digest.upper()}}],
+    )
+    handler = case_app.platform(HANDLING)
+    before = (await handler.get(f"/v1/cases/{case['id']}")).json()["materials"]
+    assert [m["uploaded"] for m in before] == [None, False]
+    assert (await upload(case_app, RECEIVING, case["id"], PDF)).status_code == 201
+    after = (await handler.get(f"/v1/cases/{case['id']}")).json()["materials"]
+    assert [m["uploaded"] for m in after] == [None, True]
+
+
+async def test_legal_person_applicants_are_checked_by_credit_code(case_app: CaseApp) -> None:
+    from tongban_kit.identifiers import uscc_check_char
+
+    code = "91110000MA01ABCD1"
+    code += uscc_check_char(code)
+    case = await submit(
+        case_app, applicant={"type": "legal_person", "name": "某某科技有限公司", "id_number": code}
+    )
+    assert case["applicant"]["masked_id"] == code and case["applicant"]["type"] == "legal_person"
+    bad = code[:-1] + ("0" if code[-1] != "0" else "1")
+    resp = await case_app.platform(RECEIVING).post(
+        "/v1/cases",
+        case_body(applicant={"type": "legal_person", "name": "某某科技有限公司", "id_number": bad}),
+    )
+    assert resp.status_code == 422 and "check character" in resp.json()["detail"]

@@ -90,7 +90,13 @@ CASE_RESPONSES: dict[int | str, dict[str, Any]] = {
 # --- presenting ----------------------------------------------------------------------------------
 
 
-def case_out(case: Case, viewer: Viewer, today: date, private: PrivateFields | None = None) -> CaseOut:
+def case_out(
+    case: Case,
+    viewer: Viewer,
+    today: date,
+    private: PrivateFields | None = None,
+    uploaded: frozenset[str] | None = None,
+) -> CaseOut:
     """A case for one reader: personal data only for its parties."""
     sides = case.sides_of(viewer.actor.region)
     return CaseOut(
@@ -118,6 +124,7 @@ def case_out(case: Case, viewer: Viewer, today: date, private: PrivateFields | N
                 file_name=m.file_name,
                 licence_id=m.licence_id,
                 exchange_ref=m.exchange_ref,
+                uploaded=(m.sha256 in uploaded) if uploaded is not None and m.sha256 else None,
             )
             for m in case.materials
         ],
@@ -299,7 +306,7 @@ async def get_case(case_id: str, principal: Reader, runtime: RuntimeDep, service
     """Read a case (its parties see the applicant's personal data); the ETag guards later commands."""
     viewer = viewer_of(principal)
     view = await queries.get_case(case_id, viewer, uow=runtime.uow(), services=services)
-    body = case_out(view.case, viewer, _today(services), view.private).model_dump(mode="json")
+    body = case_out(view.case, viewer, _today(services), view.private, view.uploaded).model_dump(mode="json")
     return JSONResponse(body, headers={"ETag": etag(view.case.id, view.case.version)})
 
 

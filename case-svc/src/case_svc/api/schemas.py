@@ -219,6 +219,9 @@ class MaterialOut(BaseModel):
     file_name: str | None = None
     licence_id: str | None = None
     exchange_ref: str | None = None
+    uploaded: bool | None = Field(
+        None, description="for files: whether content with this SHA-256 was uploaded"
+    )
 
 
 class DeliveryOut(BaseModel):

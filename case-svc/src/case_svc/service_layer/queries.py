@@ -31,6 +31,7 @@ class CaseView:
 
     case: Case
     private: PrivateFields | None
+    uploaded: frozenset[str] = frozenset()
 
 
 async def get_case(case_id: str, viewer: Viewer, *, uow: UnitOfWork, services: CaseServices) -> CaseView:
@@ -41,7 +42,8 @@ async def get_case(case_id: str, viewer: Viewer, *, uow: UnitOfWork, services: C
         if case is None or not can_see(case, viewer):
             raise CaseNotFound(case_id)
         private = repo.private_fields(case_id) if case.is_party(viewer.actor.region) else None
-        return CaseView(case, private)
+        digests = await uow.session.execute(select(FileRow.sha256).where(FileRow.case_id == case_id))
+        return CaseView(case, private, frozenset(digests.scalars().all()))
 
 
 async def _visible(session: AsyncSession, case_id: str, viewer: Viewer) -> CaseRow:
@@ -266,10 +268,18 @@ async def statistics(
         func.count(CaseRow.rating).label("rated"),
     ]
     async with uow:
+        # PostgreSQL computes the p90 itself; SQLite (the embedded default) has no ordered-set aggregates.
+        on_postgres = uow.session.get_bind().dialect.name == "postgresql"
+        if on_postgres:
+            aggregates.append(
+                func.percentile_disc(0.9).within_group(CaseRow.handling_working_days.asc()).label("p90")
+            )
         summary = await uow.session.execute(select(*keys, *aggregates).where(*conditions).group_by(*keys))
-        day_rows = await uow.session.execute(
-            select(*keys, CaseRow.handling_working_days).where(*conditions, concluded)
-        )
+        day_rows: Any = []
+        if not on_postgres:
+            day_rows = await uow.session.execute(
+                select(*keys, CaseRow.handling_working_days).where(*conditions, concluded)
+            )
         level_rows = await uow.session.execute(
             select(*keys, CaseRow.rating, func.count())
             .where(*conditions, CaseRow.rating.is_not(None))
@@ -299,7 +309,11 @@ async def statistics(
                 "overdue_open": int(m["overdue_open"] or 0),
                 "on_time_rate": (int(m["on_time"] or 0) / done) if done else None,
                 "handling_days_mean": float(m["mean_days"]) if m["mean_days"] is not None else None,
-                "handling_days_p90": percentile(days.get(key, []), 0.9),
+                "handling_days_p90": (
+                    (float(m["p90"]) if m["p90"] is not None else None)
+                    if on_postgres
+                    else percentile(days.get(key, []), 0.9)
+                ),
                 "correction_rounds_per_case": float(m["corrections"])
                 if m["corrections"] is not None
                 else None,
