@@ -453,6 +453,8 @@ def mesh_env(
     """The environment of every component so that they find each other on the given ports."""
     url = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     shared = {
+        # Each app reads X-Forwarded-* itself from trusted proxies only; uvicorn must not believe them.
+        "UVICORN_PROXY_HEADERS": "false",
         "TONGBAN_ENV": env,
         "TONGBAN_KAFKA_BOOTSTRAP": bootstrap or kafka_bootstrap(),
         "TONGBAN_TOPIC_PREFIX": topic_prefix,
@@ -463,7 +465,7 @@ def mesh_env(
         "EXCHANGE_SANDBOX_URL": url["sandbox"],
         "SANDBOX_HUB_URL": url["exchange"],
         "GATEWAY_UPSTREAM_CATALOGUE": url["catalogue"],
-        "GATEWAY_UPSTREAM_CASES": url["case"],
+        "GATEWAY_UPSTREAM_CASE": url["case"],
         "GATEWAY_UPSTREAM_IDENTITY": url["identity"],
         "GATEWAY_UPSTREAM_ESEAL": url["eseal"],
         "GATEWAY_UPSTREAM_EXCHANGE": url["exchange"],
