@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from tongban_kit.db import utcnow
 
@@ -87,6 +87,21 @@ async def get_resource(session: AsyncSession, ref: str) -> ResourceRow | None:
     """A resource by id or by its code (callers may use either), in one statement."""
     stmt = select(ResourceRow).where(or_(ResourceRow.id == ref, ResourceRow.code == ref)).limit(1)
     return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def resource_with_grants(
+    session: AsyncSession, ref: str, client_id: str
+) -> tuple[ResourceRow | None, list[Grant]]:
+    """A resource (by id or code) and every grant of one client on it, in one round trip."""
+    stmt = (
+        select(ResourceRow, GrantRow)
+        .outerjoin(GrantRow, and_(GrantRow.resource_id == ResourceRow.id, GrantRow.client_id == client_id))
+        .where(or_(ResourceRow.id == ref, ResourceRow.code == ref))
+    )
+    rows = (await session.execute(stmt)).all()
+    if not rows:
+        return None, []
+    return rows[0][0], [grant_from_row(g) for _, g in rows if g is not None]
 
 
 async def grants_for(session: AsyncSession, client_id: str, resource_id: str) -> list[Grant]:

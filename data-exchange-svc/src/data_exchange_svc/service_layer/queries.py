@@ -159,13 +159,12 @@ async def _answer(cmd: RunQuery, *, hub: Hub, ctx: _Context) -> dict[str, Any]:
     ctx.subject_hash = subject_hash(id_number, hub.settings.subject_hash_key)
 
     async with hub.uow_factory() as uow:
-        row = await repo.get_resource(uow.session, cmd.resource_id)
+        row, grants = await repo.resource_with_grants(uow.session, cmd.resource_id, cmd.caller.client_id)
         if row is None:
             raise NotFound(f"Resource {cmd.resource_id} was not found.", code="unknown-resource")
         resource = repo.resource_from_row(row)
         ctx.resource_id = resource.id
         _check_request_fits(cmd, resource)
-        grants = await repo.grants_for(uow.session, cmd.caller.client_id, resource.id)
         # Read consents now too, so the connection is released before the network calls below.
         consents = await repo.consents_for(uow.session, ctx.subject_hash, cmd.case_id)
 
