@@ -99,7 +99,9 @@ def sign_compact(
         "kid": kid_for(certificate_der),
         "x5c": [base64.b64encode(c).decode() for c in [certificate_der, *(chain or [])]],
     }
-    return jws.serialize_compact(header, encode_json(payload), _private_jwk(signer), registry=_registry([alg]))
+    return jws.serialize_compact(
+        header, encode_json(payload), _private_jwk(signer), registry=_registry([alg])
+    )
 
 
 def public_jwk(certificate_der: bytes) -> dict[str, Any]:

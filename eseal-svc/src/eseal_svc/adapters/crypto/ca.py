@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from asn1crypto import keys as akeys
@@ -339,6 +340,13 @@ def _name_text(name: Any) -> str:
     return ",".join(parts)
 
 
+# Verifying a signature reads the same few certificates (anchors, maker, signer) many times; a
+# full parse costs about a millisecond, so parsed certificates are kept by their exact bytes.
+# Only successful parses are cached, and callers only read the objects.
+CERTIFICATE_CACHE_SIZE = 1024
+
+
+@lru_cache(maxsize=CERTIFICATE_CACHE_SIZE)
 def load_certificate(der: bytes) -> Any:
     """The asn1crypto Certificate of DER bytes, fully parsed; CertificateError when malformed."""
     try:
