@@ -7,7 +7,7 @@ from tongban_contracts import topics
 from tongban_kit.app import ServiceRuntime, create_service_app
 
 from catalogue_svc.api import faqs, guide, items, regions
-from catalogue_svc.api.deps import get_uow
+from catalogue_svc.api.deps import uow_for
 from catalogue_svc.api.errors import install_catalogue_problem_handlers
 from catalogue_svc.config import Settings, get_settings
 from catalogue_svc.service_layer.seeding import seed_catalogue
@@ -17,7 +17,7 @@ SERVICE_ROOT = Path(__file__).resolve().parents[2]
 
 async def load_seed_catalogue(runtime: ServiceRuntime) -> None:
     """Load the national seed list into an empty database, in every environment (it is the content)."""
-    await seed_catalogue(uow=get_uow(runtime))
+    await seed_catalogue(uow=uow_for(runtime))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -142,9 +142,9 @@ async def test_a_refused_change_emits_nothing(catalogue: Catalogue) -> None:
 
 
 async def test_seed_loads_only_into_an_empty_database(catalogue: Catalogue) -> None:
-    from catalogue_svc.api.deps import get_uow
+    from catalogue_svc.api.deps import uow_for
     from catalogue_svc.service_layer.seeding import seed_catalogue
 
-    assert await seed_catalogue(uow=get_uow(catalogue.runtime)) == 0
+    assert await seed_catalogue(uow=uow_for(catalogue.runtime)) == 0
     events = [e for _, e in await outbox(catalogue, "GG00001000")]
     assert [e.type for e in events].count(PUBLISHED) == 1

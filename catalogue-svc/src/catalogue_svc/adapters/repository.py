@@ -69,6 +69,21 @@ def version_from_row(row: ItemVersionRow) -> ItemVersion:
     )
 
 
+def _version_from_mapping(row: Any) -> ItemVersion:
+    return ItemVersion(
+        basic_code=row["basic_code"],
+        number=row["number"],
+        state=VersionState(row["state"]),
+        content=ItemContent.model_validate(row["content"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        published_at=row["published_at"],
+        valid_from=row["valid_from"],
+        valid_to=row["valid_to"],
+        retired_at=row["retired_at"],
+    )
+
+
 def _version_values(version: ItemVersion) -> dict[str, Any]:
     return {
         "state": version.state.value,
@@ -240,24 +255,28 @@ class ItemRepository:
         return None if row is None else version_from_row(row)
 
     async def current(self, basic_code: str) -> tuple[int, ItemVersion] | None:
-        """The item's revision and its version in force, in one query; None if there is none."""
+        """The item's revision and its version in force, in one Core query; None if there is none."""
+        versions = ItemVersionRow.__table__
         found = (
-            await self.session.execute(
-                select(ItemRow.revision, ItemVersionRow)
-                .join(
-                    ItemVersionRow,
-                    and_(
-                        ItemVersionRow.basic_code == ItemRow.basic_code,
-                        ItemVersionRow.number == ItemRow.current_version,
-                    ),
+            (
+                await self.session.execute(
+                    select(ItemRow.revision, *versions.c)
+                    .join(
+                        versions,
+                        and_(
+                            versions.c.basic_code == ItemRow.basic_code,
+                            versions.c.number == ItemRow.current_version,
+                        ),
+                    )
+                    .where(ItemRow.basic_code == basic_code)
                 )
-                .where(ItemRow.basic_code == basic_code)
             )
-        ).first()
+            .mappings()
+            .first()
+        )
         if found is None:
             return None
-        revision, row = found
-        return int(revision), version_from_row(row)
+        return int(found["revision"]), _version_from_mapping(found)
 
     async def list_rows(self, filters: ItemFilters, *, after: str | None, limit: int) -> list[ItemRow]:
         """Items in force matching the filters, by basic code, after the keyset position."""

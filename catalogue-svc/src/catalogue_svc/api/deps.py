@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header
+from fastapi import Depends, Header, Request
 from tongban_contracts import topics
-from tongban_kit.app import RuntimeDep
+from tongban_kit.app import ServiceRuntime
 from tongban_kit.auth import OptionalPrincipalDep, Principal, require_scopes
 from tongban_kit.db import utcnow
 from tongban_kit.problems import Problem
@@ -20,18 +20,27 @@ IMPLEMENT_SCOPE = "catalogue:implement"
 CLOCK_KEY = "catalogue.clock"
 
 
-def get_uow(runtime: RuntimeDep) -> CatalogueUnitOfWork:
+# Dependencies are coroutines on purpose: FastAPI runs plain functions in a worker thread, and a
+# thread hand-off per dependency costs more than the item read itself.
+
+
+def uow_for(runtime: ServiceRuntime) -> CatalogueUnitOfWork:
     """A fresh catalogue unit of work on this service's database and topic."""
     return CatalogueUnitOfWork(runtime.uow(), topic=runtime.settings.topic(topics.CATALOGUE_ITEMS))
 
 
-def get_clock(runtime: RuntimeDep) -> Clock:
+async def get_uow(request: Request) -> CatalogueUnitOfWork:
+    """Dependency: a fresh catalogue unit of work."""
+    return uow_for(request.app.state.runtime)
+
+
+async def get_clock(request: Request) -> Clock:
     """The clock (tests may install their own in ``runtime.extras``)."""
-    clock: Clock = runtime.extras.get(CLOCK_KEY, utcnow)
+    clock: Clock = request.app.state.runtime.extras.get(CLOCK_KEY, utcnow)
     return clock
 
 
-def get_if_match(
+async def get_if_match(
     if_match: Annotated[
         str | None,
         Header(
@@ -50,7 +59,7 @@ def get_if_match(
     return parsed
 
 
-def include_drafts(principal: OptionalPrincipalDep) -> bool:
+async def include_drafts(principal: OptionalPrincipalDep) -> bool:
     """Writers see drafts; everyone else sees published and retired versions only."""
     return principal is not None and principal.has(WRITE_SCOPE)
 

@@ -23,6 +23,7 @@ async def seed_catalogue(
             return 0
         seed = data if data is not None else load_seed()
         now = clock()
+        indexed = []
         for seed_item in seed.items:
             item, changes = seed_item.materialise(now=now)
             revision = await uow.items.add(item, now=now)
@@ -30,7 +31,8 @@ async def seed_catalogue(
                 faq_id = new_id()
                 await uow.faqs.add(faq_id, item.basic_code, faq, author="seed", region=None, now=now)
                 await uow.search.index_faq(faq_id, faq)
-            await uow.search.index_item(item.current, seed_item.faqs, basic_code=item.basic_code)
+            assert item.current is not None
+            indexed.append((item.current, seed_item.faqs))
             for event in item.pull_events():
                 uow.emit(event, sequence=revision)
             for change in changes:
@@ -38,6 +40,7 @@ async def seed_catalogue(
                     change.implementation, item_version=change.item_version, expected_revision=None, now=now
                 )
                 uow.emit(change, sequence=region_revision)
+        await uow.search.index_new_items(indexed)
         try:
             await uow.commit()
         except IntegrityError:  # another replica seeded the same empty database first

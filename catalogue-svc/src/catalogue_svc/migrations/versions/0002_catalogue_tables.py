@@ -17,12 +17,15 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    # One row per (token, document) with the weight in the key's leaf: WITHOUT ROWID on SQLite,
+    # INCLUDE (weight) on PostgreSQL, so searches are index-only range reads on both.
     op.create_table('faq_search_tokens',
     sa.Column('token', sa.String(length=64), nullable=False),
     sa.Column('faq_id', sa.String(length=36), nullable=False),
-    sa.Column('field', sa.String(length=16), nullable=False),
+    sa.Column('fields', sa.Integer(), nullable=False),
     sa.Column('weight', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('token', 'faq_id', 'field', name=op.f('pk_faq_search_tokens'))
+    sa.PrimaryKeyConstraint('token', 'faq_id', name=op.f('pk_faq_search_tokens'), postgresql_include=['weight']),
+    sqlite_with_rowid=False,
     )
     with op.batch_alter_table('faq_search_tokens', schema=None) as batch_op:
         batch_op.create_index('ix_faq_search_tokens_faq_id', ['faq_id'], unique=False)
@@ -54,10 +57,11 @@ def upgrade() -> None:
     op.create_table('search_tokens',
     sa.Column('token', sa.String(length=64), nullable=False),
     sa.Column('basic_code', sa.String(length=10), nullable=False),
-    sa.Column('field', sa.String(length=16), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('fields', sa.Integer(), nullable=False),
     sa.Column('weight', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('token', 'basic_code', 'field', name=op.f('pk_search_tokens'))
+    sa.PrimaryKeyConstraint('token', 'basic_code', name=op.f('pk_search_tokens'), postgresql_include=['weight']),
+    sqlite_with_rowid=False,
     )
     with op.batch_alter_table('search_tokens', schema=None) as batch_op:
         batch_op.create_index('ix_search_tokens_basic_code', ['basic_code'], unique=False)

@@ -1,0 +1,219 @@
+#!/usr/bin/env python3
+"""Search and item-read latency of catalogue-svc over 10,000 items, on SQLite and on PostgreSQL.
+
+The items are the 23 seed items varied by place name (``杭州市户口迁移`` …), stored and indexed by
+the service's own repository and token index, then read through the real app in-process (httpx
+ASGITransport, no gateway, no network). Targets: search p99 < 20 ms, item read p99 < 5 ms.
+
+    .venv/bin/python catalogue-svc/bench/bench_search.py            # both databases
+    BENCH_DATABASES=sqlite BENCH_ITEMS=2000 .venv/bin/python …      # smaller, SQLite only
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+from asgi_lifespan import LifespanManager
+from catalogue_svc.adapters.repository import ItemRepository
+from catalogue_svc.adapters.search_index import SqlSearchIndex
+from catalogue_svc.config import Settings
+from catalogue_svc.domain.model import Item
+from catalogue_svc.domain.reference import ITEM_TYPE_CODE_PREFIXES
+from catalogue_svc.main import create_app
+from catalogue_svc.seed import load_seed
+from sqlalchemy import text
+from tongban_kit import testing
+
+ITEMS = int(os.environ.get("BENCH_ITEMS", "10000"))
+SEARCHES = int(os.environ.get("BENCH_SEARCHES", "1200"))
+READS = int(os.environ.get("BENCH_READS", "3000"))
+DATABASES = os.environ.get("BENCH_DATABASES", "sqlite,postgresql").split(",")
+BATCH = 250
+SEARCH_P99_MS = 20.0
+READ_P99_MS = 5.0
+
+PLACES = [
+    "北京市", "上海市", "广州市", "深圳市", "杭州市", "南京市", "成都市", "苏州市", "宁波市", "东莞市",
+    "佛山市", "无锡市", "温州市", "绍兴市", "常州市", "南通市", "徐州市", "绵阳市", "宜宾市", "珠海市",
+    "中山市", "惠州市", "嘉兴市", "湖州市", "金华市", "台州市", "扬州市", "镇江市", "泰州市", "盐城市",
+    "乐山市", "德阳市", "南充市", "泸州市", "江门市", "汕头市", "湛江市", "肇庆市", "丽水市", "衢州市",
+    "舟山市", "连云港市", "淮安市", "宿迁市", "达州市", "眉山市", "遂宁市", "内江市", "自贡市", "广元市",
+]  # fmt: skip
+# A mix of what window staff and citizens type: two characters, pinyin initials, full pinyin,
+# longer phrases, a place plus a word, rare and common words, and one filtered search.
+QUERIES: list[dict[str, str]] = [
+    {"q": "户口"},
+    {"q": "hkqy"},
+    {"q": "公积金"},
+    {"q": "gjj"},
+    {"q": "养老保险"},
+    {"q": "社保卡"},
+    {"q": "营业执照"},
+    {"q": "身份证"},
+    {"q": "登记"},
+    {"q": "hukou"},
+    {"q": "杭州 户口"},
+    {"q": "成都 公积金"},
+    {"q": "异地就医"},
+    {"q": "排污许可"},
+    {"q": "zyzg"},
+    {"q": "学历公证"},
+    {"q": "失业"},
+    {"q": "证明", "mode": "online"},
+]
+
+
+def percentile(samples: list[float], p: float) -> float:
+    """The p-th percentile (nearest rank) of the samples, in milliseconds."""
+    ordered = sorted(samples)
+    rank = max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))
+    return ordered[rank] * 1000
+
+
+async def load_items(app_runtime: object, count: int) -> list[str]:
+    """Store and index ``count`` items varied from the seed; return their basic codes."""
+    runtime = app_runtime
+    seed = load_seed().items
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    codes: list[str] = []
+    session_factory = runtime.session_factory  # type: ignore[attr-defined]
+    for first in range(0, count, BATCH):
+        async with session_factory() as session:
+            items = ItemRepository(session)
+            index = SqlSearchIndex(session)
+            indexed = []
+            for i in range(first, min(first + BATCH, count)):
+                base = seed[i % len(seed)]
+                place = PLACES[(i // len(seed)) % len(PLACES)]
+                content = base.content.model_copy(update={"name": f"{place}{base.content.name}"})
+                code = f"{ITEM_TYPE_CODE_PREFIXES[content.item_type]}{20000 + i:05d}000"
+                now = start + timedelta(seconds=i)
+                item = Item.create(code, content, now=now)
+                item.publish(now=now)
+                item.pull_events()
+                await items.add(item, now=now)
+                assert item.current is not None
+                indexed.append((item.current, base.faqs))
+                codes.append(code)
+            await index.index_new_items(indexed)
+            await session.commit()
+    return codes
+
+
+async def timed(samples: list[float], call: Callable[[], Awaitable[httpx.Response]]) -> None:
+    t0 = time.perf_counter()
+    response = await call()
+    samples.append(time.perf_counter() - t0)
+    if response.status_code != 200:
+        raise RuntimeError(f"HTTP {response.status_code}: {response.text[:300]}")
+
+
+async def run(database: str, url: str) -> dict[str, float]:
+    """Load, warm up, and measure one database; return the figures."""
+    settings = Settings(
+        env="test", database_url=url, kafka_bootstrap="127.0.0.1:9", load_seed=False, log_level="WARNING"
+    )
+    app = create_app(settings)
+    async with LifespanManager(app, startup_timeout=120) as manager:
+        runtime = app.state.runtime
+        t0 = time.perf_counter()
+        codes = await load_items(runtime, ITEMS)
+        async with runtime.engine.connect() as conn:
+            rows = (await conn.execute(text("SELECT count(*) FROM search_tokens"))).scalar_one()
+        if database == "postgresql":
+            # What autovacuum does in production: planner statistics and a visibility map.
+            async with runtime.engine.connect() as conn:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+                await conn.execute(text("VACUUM ANALYZE"))
+        else:
+            async with runtime.engine.begin() as conn:
+                await conn.execute(text("ANALYZE"))
+        print(
+            f"[{database}] loaded {len(codes)} items, {rows} search tokens in {time.perf_counter() - t0:.1f} s"
+        )
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://catalogue") as client:
+            rnd = random.Random(7)
+            for params in QUERIES:  # warm-up, and show what the queries find
+                r = await client.get("/v1/items", params={**params, "limit": 20})
+                r.raise_for_status()
+            hits = {
+                p["q"]: len((await client.get("/v1/items", params={**p, "limit": 100})).json()["items"])
+                for p in QUERIES
+            }
+            search: list[float] = []
+            per_query: dict[str, list[float]] = {p["q"]: [] for p in QUERIES}
+            for n in range(SEARCHES):
+                params = QUERIES[n % len(QUERIES)]
+                samples: list[float] = []
+                await timed(
+                    samples, lambda params=params: client.get("/v1/items", params={**params, "limit": 20})
+                )
+                search.extend(samples)
+                per_query[params["q"]].extend(samples)
+            for code in codes[:50]:
+                await client.get(f"/v1/items/{code}")
+            reads: list[float] = []
+            for _ in range(READS):
+                code = rnd.choice(codes)
+                await timed(reads, lambda code=code: client.get(f"/v1/items/{code}"))
+    worst = max(per_query, key=lambda q: percentile(per_query[q], 99))
+    print(f"[{database}] first-page hits (of at most 100): " + ", ".join(f"{q}={n}" for q, n in hits.items()))
+    print(f"[{database}] slowest query: {worst!r} p99 {percentile(per_query[worst], 99):.2f} ms")
+    return {
+        "search_p50": percentile(search, 50),
+        "search_p99": percentile(search, 99),
+        "search_mean": statistics.fmean(search) * 1000,
+        "read_p50": percentile(reads, 50),
+        "read_p99": percentile(reads, 99),
+        "read_mean": statistics.fmean(reads) * 1000,
+    }
+
+
+async def main() -> int:
+    """Measure every database asked for and print one line per figure with its target."""
+    results: dict[str, dict[str, float]] = {}
+    for database in DATABASES:
+        if database == "sqlite":
+            with tempfile.TemporaryDirectory() as tmp:
+                results[database] = await run(database, f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}")
+        elif database == "postgresql":
+            try:
+                url = await testing.create_database("catalogue_bench")
+            except OSError as exc:
+                print(f"[postgresql] not measured: cannot reach PostgreSQL ({exc}); run `make infra` first")
+                continue
+            try:
+                results[database] = await run(database, url)
+            finally:
+                await testing.drop_database(url)
+    print()
+    print(
+        f"catalogue-svc, {ITEMS} items, {SEARCHES} searches and {READS} item reads per database, in-process"
+    )
+    ok = True
+    for database, r in results.items():
+        search_ok = r["search_p99"] < SEARCH_P99_MS
+        read_ok = r["read_p99"] < READ_P99_MS
+        ok = ok and search_ok and read_ok
+        print(
+            f"  {database:<10} search p50 {r['search_p50']:6.2f} ms  p99 {r['search_p99']:6.2f} ms "
+            f"(target < {SEARCH_P99_MS:.0f} ms: {'ok' if search_ok else 'MISSED'})   "
+            f"item read p50 {r['read_p50']:5.2f} ms  p99 {r['read_p99']:5.2f} ms "
+            f"(target < {READ_P99_MS:.0f} ms: {'ok' if read_ok else 'MISSED'})"
+        )
+    return 0 if ok and results else 1
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
