@@ -138,8 +138,8 @@ async def running_eseal(
     tmp: Path, *, http: httpx.AsyncClient | None = None, **overrides: Any
 ) -> AsyncIterator[Eseal]:
     """Start eseal-svc in-process with a fresh database; tokens come from a local minter."""
-    minter = TokenMinter()
     settings = settings_for(tmp, **overrides)
+    minter = TokenMinter(issuer=settings.issuer)
     app = create_app(settings, http=http)
     async with LifespanManager(app) as manager:
         app.state.runtime.verifier.set_keys(minter.jwks)
