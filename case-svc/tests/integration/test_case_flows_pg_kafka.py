@@ -355,6 +355,45 @@ def calendar_tz() -> Any:
     return SHANGHAI
 
 
+async def test_statistics_and_list_filters_on_postgresql(mesh: Any) -> None:
+    app, _ = mesh
+    ministry = app.platform(None, scopes="cases:read cases:monitor")
+    resp = await ministry.get("/v1/statistics", group_by="mode,handling_region")
+    assert resp.status_code == 200, resp.text
+    groups = {(g["group"]["mode"], g["group"]["handling_region"]): g for g in resp.json()["groups"]}
+    proxy = groups[("proxy", HANDLING)]
+    assert proxy["concluded"] >= 1 and proxy["on_time_rate"] == 1.0
+    assert proxy["correction_rounds_per_case"] > 0 and proxy["handling_days_p90"] is not None
+    online = groups[("online", HANDLING)]
+    assert online["satisfaction_mean"] == 5.0 and online["ratings_by_level"] == {"5": 1}
+    b = app.platform(HANDLING)
+    concluded = (await b.get("/v1/cases", status="concluded", mode="joint")).json()["items"]
+    assert concluded and all(c["status"] == "concluded" and c["mode"] == "joint" for c in concluded)
+    assert (await b.get("/v1/cases", overdue="true")).status_code == 200
+    first = (await b.get("/v1/cases", limit=1)).json()
+    second = (await b.get("/v1/cases", limit=1, cursor=first["next_cursor"])).json()
+    assert first["items"][0]["id"] > second["items"][0]["id"]
+    applicant = (await b.get(f"/v1/cases/{first['items'][0]['id']}")).json()["applicant"]["subject_hash"]
+    assert (await b.get("/v1/cases", applicant_hash=applicant, limit=200)).json()["items"]
+
+
+async def test_a_replica_that_is_not_the_relay_wakes_the_elected_relay(
+    mesh: Any, pg_url: str, bootstrap: str, tmp_path: Any
+) -> None:
+    _, subscriber = mesh
+    extra = {"CASE_CONSUME_CATALOGUE": "false"}
+    async with start_case_app(settings_for(pg_url, bootstrap, str(tmp_path), **extra), seed=False) as other:
+        assert other.app.state.runtime.relay.is_leader is False
+        await asyncio.sleep(0.5)  # let both relays settle into their idle wait
+        started = asyncio.get_running_loop().time()
+        case = await submit(other.platform(RECEIVING), "online")
+        events = await subscriber.until(case["id"], 1, timeout=10)
+        waited = asyncio.get_running_loop().time() - started
+    assert names(events) == ["submitted"]
+    assert waited < 2.0  # the kit's idle poll is 5 s: the NOTIFY woke the elected relay
+
+
+# Last: it retires the item the other tests file cases under.
 async def test_catalogue_http_is_not_needed_when_events_arrived(mesh: Any) -> None:
     app, _ = mesh
     app.services.catalogue._client = httpx.AsyncClient(
@@ -377,25 +416,3 @@ async def test_catalogue_http_is_not_needed_when_events_arrived(mesh: Any) -> No
             return
         await asyncio.sleep(0.3)
     raise AssertionError("retirement never reached the read model")
-
-
-async def test_statistics_and_list_filters_on_postgresql(mesh: Any) -> None:
-    app, _ = mesh
-    ministry = app.platform(None, scopes="cases:read cases:monitor")
-    resp = await ministry.get("/v1/statistics", group_by="mode,handling_region")
-    assert resp.status_code == 200, resp.text
-    groups = {(g["group"]["mode"], g["group"]["handling_region"]): g for g in resp.json()["groups"]}
-    proxy = groups[("proxy", HANDLING)]
-    assert proxy["concluded"] >= 1 and proxy["on_time_rate"] == 1.0
-    assert proxy["correction_rounds_per_case"] > 0 and proxy["handling_days_p90"] is not None
-    online = groups[("online", HANDLING)]
-    assert online["satisfaction_mean"] == 5.0 and online["ratings_by_level"] == {"5": 1}
-    b = app.platform(HANDLING)
-    concluded = (await b.get("/v1/cases", status="concluded", mode="joint")).json()["items"]
-    assert concluded and all(c["status"] == "concluded" and c["mode"] == "joint" for c in concluded)
-    assert (await b.get("/v1/cases", overdue="true")).status_code == 200
-    first = (await b.get("/v1/cases", limit=1)).json()
-    second = (await b.get("/v1/cases", limit=1, cursor=first["next_cursor"])).json()
-    assert first["items"][0]["id"] > second["items"][0]["id"]
-    applicant = (await b.get(f"/v1/cases/{first['items'][0]['id']}")).json()["applicant"]["subject_hash"]
-    assert (await b.get("/v1/cases", applicant_hash=applicant, limit=200)).json()["items"]

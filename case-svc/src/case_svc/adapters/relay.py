@@ -9,10 +9,13 @@ per case is kept exactly as the kit's relay keeps it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import defaultdict
+from typing import Any
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from tongban_contracts.envelope import EventEnvelope
 from tongban_kit.db import utcnow
 from tongban_kit.events import to_kafka
@@ -20,9 +23,38 @@ from tongban_kit.outbox import OutboxMessage, OutboxRelay
 
 log = structlog.get_logger("case.relay")
 
+# PostgreSQL channel on which every replica's commits wake the one elected relay.
+CHANNEL = "case_outbox"
+
+
+async def wake_relay(session: AsyncSession) -> None:
+    """Ask PostgreSQL to notify the relay when this transaction commits (no-op on SQLite).
+
+    A replica's own relay is woken in-process; the elected relay may run in another replica.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text(f"NOTIFY {CHANNEL}"))
+
 
 class KeyParallelRelay(OutboxRelay):
     """Same election, wake-up and bookkeeping as the kit's relay; concurrent across keys."""
+
+    async def _relay_loop(self, lock_conn: Any = None) -> None:
+        """While elected on PostgreSQL, LISTEN on the lock's connection so other replicas wake us."""
+        driver = None
+        if lock_conn is not None:
+            raw = await lock_conn.get_raw_connection()
+            driver = raw.driver_connection
+            await driver.add_listener(CHANNEL, self._on_notify)
+        try:
+            await super()._relay_loop(lock_conn)
+        finally:
+            if driver is not None:
+                with contextlib.suppress(Exception):
+                    await driver.remove_listener(CHANNEL, self._on_notify)
+
+    def _on_notify(self, *args: Any) -> None:
+        self.signal.notify()
 
     async def relay_once(self) -> int:
         """Send one batch of unsent rows; return how many were sent."""
