@@ -26,7 +26,7 @@ from eseal_svc.service_layer.context import EsealContext
 from eseal_svc.service_layer.errors import NotFound, StaleVersion, Unprocessable
 from eseal_svc.service_layer.seals import get_seal_row, seal_from_row, usable_seal_for
 from eseal_svc.service_layer.status_lists import allocate, set_bit
-from eseal_svc.service_layer.vc import build_credential, licence_signer
+from eseal_svc.service_layer.vc import LicenceKey, build_credential, licence_signer
 
 log = structlog.get_logger("eseal.licences")
 
@@ -142,10 +142,12 @@ async def issue_licence(
         entries=[revocation, suspension],
     )
     seal_id, seal_der, certificate, blob = seal.id, seal.seal_der, seal.signer_certificate, seal.wrapped_key
-    jose_certificate, is_sm2 = seal.jose_certificate, seal.algorithm == SealAlgorithm.SM2_SM3.value
+    licence_key, is_sm2 = LicenceKey.of(seal), seal.algorithm == SealAlgorithm.SM2_SM3.value
 
     def work() -> tuple[str, bytes | None]:
-        jwt = sign_compact(credential, signer=licence_signer(ctx, seal), certificate_der=jose_certificate)
+        jwt = sign_compact(
+            credential, signer=licence_signer(ctx, licence_key), certificate_der=licence_key.certificate
+        )
         if not is_sm2:
             return jwt, None
         # 国密 verifiers check the same bytes: an SES_Signature over SM3 of the JWT's ASCII form.

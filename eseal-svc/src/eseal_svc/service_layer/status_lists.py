@@ -23,7 +23,7 @@ from eseal_svc.domain.licence import StatusEntry, StatusPurpose
 from eseal_svc.domain.status_list import Bitstring, pick_free_index
 from eseal_svc.service_layer.context import EsealContext
 from eseal_svc.service_layer.errors import NotFound
-from eseal_svc.service_layer.vc import VC_CONTEXT, issuer_id, licence_signer, rfc3339
+from eseal_svc.service_layer.vc import VC_CONTEXT, LicenceKey, issuer_id, licence_signer, rfc3339
 
 SIGNED_CACHE_SIZE = 64
 
@@ -130,7 +130,7 @@ async def signed_status_list(ctx: EsealContext, list_id: str) -> SignedStatusLis
     jwt = cache.get(key)
     if jwt is None:
         jwt = sign_compact(
-            credential, signer=licence_signer(ctx, seal), certificate_der=seal.jose_certificate
+            credential, signer=licence_signer(ctx, LicenceKey.of(seal)), certificate_der=seal.jose_certificate
         )
         cache[key] = jwt
         while len(cache) > SIGNED_CACHE_SIZE:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,11 +39,26 @@ def issuer_id(uscc: str) -> str:
     return ISSUER_PREFIX + uscc
 
 
-def licence_signer(ctx: EsealContext, seal: SealRow) -> Signer:
+@dataclass(frozen=True, slots=True)
+class LicenceKey:
+    """Where a seal's licence-signing key is kept (read from the row before work leaves the loop)."""
+
+    seal_id: str
+    seal_blob: bytes = field(repr=False)
+    jose_blob: bytes | None = field(repr=False)
+    certificate: bytes
+
+    @classmethod
+    def of(cls, seal: SealRow) -> LicenceKey:
+        """The licence key of a stored seal."""
+        return cls(seal.id, seal.wrapped_key, seal.jose_wrapped_key, seal.jose_certificate)
+
+
+def licence_signer(ctx: EsealContext, key: LicenceKey) -> Signer:
     """The key that signs licences and status lists for a seal (its own key unless the seal is SM2)."""
-    if seal.jose_wrapped_key is not None:
-        return ctx.keyring.seal_signer(seal.id, seal.jose_wrapped_key, role="jose")
-    return ctx.keyring.seal_signer(seal.id, seal.wrapped_key)
+    if key.jose_blob is not None:
+        return ctx.keyring.seal_signer(key.seal_id, key.jose_blob, role="jose")
+    return ctx.keyring.seal_signer(key.seal_id, key.seal_blob)
 
 
 def build_credential(
