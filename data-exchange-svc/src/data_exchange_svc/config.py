@@ -67,6 +67,9 @@ class Settings(ServiceSettings):
 
     max_consent_days: int = 365
 
+    # the outbox relay waits this long after a wake-up, so a busy hub sends its log events in batches
+    relay_linger_seconds: float = 0.05
+
     @field_validator("case_inactive_statuses", "seed_household_items", "seed_platforms", mode="before")
     @classmethod
     def _lists(cls, value: Any) -> Any:
