@@ -41,6 +41,8 @@ from eseal_svc.service_layer.vc import ISSUER_PREFIX, LICENCE_VC_TYPE, parse_rfc
 
 log = structlog.get_logger("eseal.licence_verify")
 MAX_STATUS_ENTRIES = 4
+# A list of a million entries, GZIP-compressed and signed, is far below this.
+MAX_STATUS_LIST_BYTES = 2_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +175,9 @@ async def _status_list_jwt(ctx: EsealContext, url: str) -> str | None:
         response.raise_for_status()
     except httpx.HTTPError as exc:
         log.warning("status list unavailable", url=url, error=type(exc).__name__)
+        return None
+    if len(response.content) > MAX_STATUS_LIST_BYTES:
+        log.warning("status list too large", url=url, size=len(response.content))
         return None
     text = response.text.strip()
     cache[url] = (time.monotonic() + ctx.settings.status_list_max_age, text)
