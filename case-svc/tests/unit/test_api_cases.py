@@ -8,6 +8,8 @@ import re
 
 from case_api import ID_NUMBER, CaseApp, case_body
 from case_factories import HANDLING, PARTICIPANT_A, PARTICIPANT_B, RECEIVING, STRANGER
+from sqlalchemy import select
+from tongban_kit.idempotency import IdempotencyRecord
 
 
 async def submit(app: CaseApp, mode: str = "proxy", **overrides: object) -> dict:
@@ -24,7 +26,10 @@ async def test_submit_returns_the_case_with_etag_location_and_number(case_app: C
     assert resp.headers["Location"] == f"/v1/cases/{case['id']}"
     assert re.fullmatch(rf"{HANDLING}-\d{{8}}-\d{{6}}", case["number"])
     assert case["status"] == "submitted" and case["item_version"] == 3
-    assert case["applicant"]["id_number"] == ID_NUMBER  # the receiving party sees it
+    # The submission's answer (also kept as the idempotent replay) holds no personal data; a read does.
+    assert case["applicant"]["id_number"] is None and case["delivery"]["address"] is None
+    read = (await case_app.platform(RECEIVING).get(f"/v1/cases/{case['id']}")).json()
+    assert read["applicant"]["id_number"] == ID_NUMBER and read["form"] == {"phone": "13800000000"}
     assert case["applicant"]["masked_id"] == ID_NUMBER[:6] + "********" + ID_NUMBER[-4:]
     assert case["allowed_actions"] == ["transfer", "withdraw"]
     [event] = await case_app.outbox(case["id"])
@@ -90,6 +95,10 @@ async def test_idempotency_key_replays_the_first_response_and_refuses_another_bo
     listed = (await platform.get("/v1/cases")).json()["items"]
     assert [c["id"] for c in listed] == [first.json()["id"]]
     assert len(await case_app.outbox()) == 1
+    async with case_app.app.state.runtime.session_factory() as session:
+        stored = (await session.execute(select(IdempotencyRecord))).scalars().all()
+    assert len(stored) == 1
+    assert ID_NUMBER not in json.dumps(stored[0].body) and "体育西路" not in json.dumps(stored[0].body)
 
 
 async def test_concurrent_retries_with_one_key_create_one_case(case_app: CaseApp) -> None:

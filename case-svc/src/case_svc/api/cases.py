@@ -279,7 +279,8 @@ async def submit_case(
     today = _today(services)
 
     def render(case: Case) -> tuple[int, dict[str, Any], dict[str, str]]:
-        out = case_out(case, viewer, today, _private_of(cmd)).model_dump(mode="json")
+        # No personal data in this body: it is also stored in plain as the idempotent replay.
+        out = case_out(case, viewer, today).model_dump(mode="json")
         return 201, out, {"ETag": etag(case.id, case.version), "Location": f"/v1/cases/{case.id}"}
 
     result = await handlers.submit_case(cmd, uow=runtime.uow(), services=services, ikey=ikey, render=render)
@@ -290,15 +291,6 @@ async def submit_case(
     assert result.case is not None
     status, out, headers = render(result.case)
     return JSONResponse(out, status_code=status, headers=headers)
-
-
-def _private_of(cmd: c.SubmitCase) -> PrivateFields:
-    return PrivateFields(
-        id_number=cmd.applicant_id_number,
-        name=cmd.applicant_name,
-        address=cmd.delivery_address,
-        form=dict(cmd.form),
-    )
 
 
 @router.get("/cases/{case_id}", response_model=CaseOut, responses={200: {"headers": CASE_HEADERS}, 404: {}})
