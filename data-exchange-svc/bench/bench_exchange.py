@@ -302,6 +302,7 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--subjects", type=int, default=200)
     parser.add_argument("--no-kafka", action="store_true", help="leave events in the outbox")
+    parser.add_argument("--no-pg-tls", action="store_true", help="plain TCP to the loopback PostgreSQL")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
 
@@ -330,7 +331,7 @@ def main() -> int:
             "data_exchange_svc.main:create_app",
             {
                 **base,
-                "EXCHANGE_DATABASE_URL": database,
+                "EXCHANGE_DATABASE_URL": database + ("?ssl=disable" if args.no_pg_tls else ""),
                 "EXCHANGE_SIGNING_KEY": json.dumps(hub_key.as_dict(private=True)),
                 "EXCHANGE_CASE_URL": stub.base_url,
                 "EXCHANGE_SANDBOX_URL": sandbox.base_url,

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from tongban_contracts import topics
 from tongban_kit.app import ServiceRuntime, create_service_app
 from tongban_kit.crypto import FieldCipher
@@ -69,6 +70,10 @@ def create_app(
             hub=Hub(
                 settings=settings,
                 uow_factory=runtime.uow,
+                # The policy reads are separate statements that need no transaction of their own.
+                read_session=async_sessionmaker(
+                    runtime.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+                ),
                 cases=cases,
                 providers=providers,
                 signer=signer,

@@ -192,13 +192,19 @@ async def append_audit(
         "prev_hash": head_hash,
     }
     content["hash"] = audit.entry_hash(content)
-    await session.execute(insert(AuditRow).values(**content, latency_ms=latency_ms))
-    await session.execute(
+    new_entry = insert(AuditRow).values(**content, latency_ms=latency_ms)
+    advance = (
         update(AuditHeadRow)
         .where(AuditHeadRow.id == 1)
         .values(seq=content["seq"], hash=content["hash"])
         .execution_options(synchronize_session=False)
     )
+    if session.get_bind().dialect.name == "postgresql":
+        # One round trip: the entry is inserted in a CTE of the statement that advances the head.
+        await session.execute(advance.add_cte(new_entry.cte("new_entry")))
+    else:
+        await session.execute(new_entry)
+        await session.execute(advance)
     return content
 
 

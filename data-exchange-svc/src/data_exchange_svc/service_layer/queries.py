@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from tongban_contracts.events import exchange as ev
 from tongban_kit.crypto import subject_hash
 from tongban_kit.db import utcnow
@@ -43,6 +44,14 @@ class UowFactory(Protocol):
         ...
 
 
+class ReadSessionFactory(Protocol):
+    """Makes a session for the policy reads (autocommit: no BEGIN or ROLLBACK round trips)."""
+
+    def __call__(self) -> AsyncSession:
+        """A new session."""
+        ...
+
+
 class ResultSigner(Protocol):
     """Signs the document the caller receives."""
 
@@ -57,6 +66,7 @@ class Hub:
 
     settings: ServiceSettings
     uow_factory: UowFactory
+    read_session: ReadSessionFactory
     cases: CaseDirectory
     providers: ProviderGateway
     signer: ResultSigner
@@ -158,15 +168,15 @@ async def _answer(cmd: RunQuery, *, hub: Hub, ctx: _Context) -> dict[str, Any]:
         ) from exc
     ctx.subject_hash = subject_hash(id_number, hub.settings.subject_hash_key)
 
-    async with hub.uow_factory() as uow:
-        row, grants = await repo.resource_with_grants(uow.session, cmd.resource_id, cmd.caller.client_id)
+    async with hub.read_session() as session:
+        row, grants = await repo.resource_with_grants(session, cmd.resource_id, cmd.caller.client_id)
         if row is None:
             raise NotFound(f"Resource {cmd.resource_id} was not found.", code="unknown-resource")
         resource = repo.resource_from_row(row)
         ctx.resource_id = resource.id
         _check_request_fits(cmd, resource)
         # Read consents now too, so the connection is released before the network calls below.
-        consents = await repo.consents_for(uow.session, ctx.subject_hash, cmd.case_id)
+        consents = await repo.consents_for(session, ctx.subject_hash, cmd.case_id)
 
     now = utcnow()
     query = Query(
