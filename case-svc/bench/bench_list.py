@@ -24,7 +24,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import aiohttp
 import asyncpg
-from casebench import REGIONS, app_env, ms, now, percentile, proc_status, run, serve_jwks, wait_ready
+from casebench import (
+    REGIONS,
+    app_env,
+    cpu_seconds,
+    ms,
+    now,
+    percentile,
+    proc_status,
+    run,
+    serve_jwks,
+    wait_ready,
+)
 from tongban_kit import testing
 from tongban_kit.testkeys import TokenMinter
 
@@ -220,15 +231,19 @@ async def main() -> None:
             }  # fmt: skip
             urls = [a.base_url for a in apps]
             await clients(urls, tokens, 3)  # warm the caches and connection pools for a moment
+            cpu_before = {a.pid: cpu_seconds(a.pid) for a in apps if a.pid}
             t0 = now()
             latencies, errors, items = await clients(urls, tokens, SECONDS)
             took = now() - t0
+            used = sum(cpu_seconds(p) - c for p, c in cpu_before.items())
             print(
                 f"  {len(apps)} app process(es); requests: {len(latencies)}  errors: {errors}  items: {items}"
             )
             print(f"  throughput: {len(latencies) / took:.0f} requests/s")
             print(f"  latency p50 {ms(percentile(latencies, 0.5))}  p90 {ms(percentile(latencies, 0.9))}"
                   f"  p99 {ms(percentile(latencies, 0.99))}")  # fmt: skip
+            print(f"  app CPU per request: {used / max(1, len(latencies)) * 1000:.2f} ms; load average now "
+                  f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (shared machine)")  # fmt: skip
             for app in apps:
                 if app.pid:
                     print(f"  {app.name}: peak RSS {proc_status(app.pid, 'VmHWM')}")
