@@ -997,12 +997,6 @@ class Case:
             payload["reason"] = reason
         self.events.append(CaseEvent(event_name, now, actor, payload))
 
-    def record_deadline_event(self, name: str, now: datetime, details: Mapping[str, Any]) -> CaseEvent:
-        """A worker-raised event (deadline-warning, overdue): no status change, no history row."""
-        event = CaseEvent(name, now, None, dict(details))
-        self.events.append(event)
-        return event
-
     def pull_events(self) -> list[CaseEvent]:
         """Hand over recorded events (the service layer emits them) and forget them."""
         events, self.events = self.events, []

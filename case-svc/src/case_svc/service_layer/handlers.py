@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import filetype
@@ -485,8 +484,3 @@ async def upload_material(
         uow.session.add(row)
         await uow.commit()
         return row
-
-
-def now_of(services: CaseServices) -> datetime:
-    """The service clock (a seam for tests)."""
-    return services.clock()
