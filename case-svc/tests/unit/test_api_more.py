@@ -277,3 +277,17 @@ async def test_legal_person_applicants_are_checked_by_credit_code(case_app: Case
         case_body(applicant={"type": "legal_person", "name": "某某科技有限公司", "id_number": bad}),
     )
     assert resp.status_code == 422 and "check character" in resp.json()["detail"]
+
+
+async def test_older_region_implementation_revisions_do_not_overwrite_newer(case_app: CaseApp) -> None:
+    await case_app.seed(
+        catalogue_event(
+            "region-implementation-changed", offer_payload(HANDLING, modes=["online"], revision=3)
+        ),
+        catalogue_event(
+            "region-implementation-changed", offer_payload(HANDLING, modes=["proxy"], revision=2)
+        ),
+    )
+    resp = await case_app.platform(RECEIVING).post("/v1/cases", case_body("proxy"))
+    assert resp.status_code == 422 and resp.json()["errors"][0]["type"] == "mode-not-offered"
+    assert (await case_app.platform(RECEIVING).post("/v1/cases", case_body("online"))).status_code == 201

@@ -13,6 +13,12 @@ from case_svc.adapters.orm import ItemRow, RegionOfferRow
 from case_svc.domain.items import CatalogueItem, RegionOffer, parse_item, parse_region_offer
 
 
+def _revision(data: dict[str, Any]) -> int:
+    """The catalogue's revision of a region implementation within one item version (0 if absent)."""
+    value = data.get("revision")
+    return value if isinstance(value, int) else 0
+
+
 class ItemStore:
     """Reads and writes the local copy of what the catalogue publishes."""
 
@@ -77,7 +83,7 @@ class ItemStore:
                     basic_code=offer.basic_code, region=offer.region, version=version, data=dict(data)
                 )
             )
-        elif version >= row.version:
+        elif (version, _revision(data)) >= (row.version, _revision(row.data)):
             row.version = version
             row.data = dict(data)
             row.received_at = utcnow()
