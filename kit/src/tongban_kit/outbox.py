@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
@@ -81,10 +82,18 @@ class Publisher:
 # A fixed, service-independent advisory lock id: every service has its own database,
 # so the same number never collides across services.
 RELAY_LOCK_ID = 7_220_405_001
+# PostgreSQL channel on which any replica's commit wakes the elected relay (see UnitOfWork.commit).
+NOTIFY_CHANNEL = "tongban_outbox"
 
 
 class OutboxRelay:
-    """Publishes unsent outbox rows in order; only the replica holding the advisory lock sends."""
+    """Publishes unsent outbox rows; only the replica holding the advisory lock sends.
+
+    Events of one aggregate (one Kafka key) are sent strictly one after another in outbox order;
+    different aggregates are sent concurrently, so throughput is not one broker round trip per event.
+    On PostgreSQL the elected relay LISTENs for commits of every replica; ``linger_seconds`` lets a
+    busy service gather a few commits into one pass.
+    """
 
     def __init__(
         self,
@@ -93,9 +102,11 @@ class OutboxRelay:
         publisher: Publisher,
         signal: OutboxSignal,
         *,
-        batch_size: int = 200,
+        batch_size: int = 500,
         idle_poll_seconds: float = 5.0,
         retry_seconds: float = 1.0,
+        linger_seconds: float = 0.0,
+        lock_check_seconds: float = 5.0,
     ) -> None:
         self.engine = engine
         self.session_factory = session_factory
@@ -104,6 +115,8 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.idle_poll_seconds = idle_poll_seconds
         self.retry_seconds = retry_seconds
+        self.linger_seconds = linger_seconds
+        self.lock_check_seconds = lock_check_seconds
         self.is_leader = False
         self.sent_total = 0
         self._stopping = asyncio.Event()
@@ -140,26 +153,40 @@ class OutboxRelay:
                 return
             self.is_leader = True
             log.info("outbox relay elected")
+            driver = (await conn.get_raw_connection()).driver_connection
+            listening = driver is not None and hasattr(driver, "add_listener")
+            if listening:
+                await driver.add_listener(NOTIFY_CHANNEL, self._on_notify)  # type: ignore[union-attr]
             try:
                 await self._relay_loop(lock_conn=conn)
             finally:
                 self.is_leader = False
                 with contextlib.suppress(Exception):
+                    if listening:
+                        await driver.remove_listener(NOTIFY_CHANNEL, self._on_notify)  # type: ignore[union-attr]
                     await conn.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": RELAY_LOCK_ID})
                     await conn.commit()
 
+    def _on_notify(self, *_args: Any) -> None:
+        self.signal.notify()
+
     async def _relay_loop(self, lock_conn: Any = None) -> None:
+        loop = asyncio.get_running_loop()
+        checked = loop.time()
         while not self._stopping.is_set():
             sent = await self.relay_once()
-            if lock_conn is not None:
+            if lock_conn is not None and loop.time() - checked >= self.lock_check_seconds:
                 # Proves the lock's session is still alive; a dead one raises and forces a new election.
                 await lock_conn.execute(text("SELECT 1"))
                 await lock_conn.commit()
+                checked = loop.time()
             if sent == 0:
                 await self.signal.wait(self.idle_poll_seconds)
+            elif sent < self.batch_size and self.linger_seconds > 0:
+                await asyncio.sleep(self.linger_seconds)
 
     async def relay_once(self) -> int:
-        """Send one batch of unsent rows in position order; return how many were sent."""
+        """Send one batch of unsent rows, per key in position order; return how many were sent."""
         async with self.session_factory() as session:
             rows = (
                 (
@@ -175,30 +202,38 @@ class OutboxRelay:
             )
             if not rows:
                 return 0
-            blocked: set[str] = set()
-            sent_ids: list[int] = []
+            by_key: dict[str, list[OutboxMessage]] = defaultdict(list)
             for row in rows:
-                if row.key in blocked:
-                    continue  # an earlier event of this aggregate failed: keep its order
-                try:
-                    envelope = EventEnvelope.model_validate(row.envelope)
-                    key, value, headers = to_kafka(envelope)
-                    await self.publisher.send(row.topic, key, value, headers)
+                by_key[row.key].append(row)
+            sent_ids: list[int] = []
+            failed: list[tuple[int, str]] = []
+
+            async def send_in_order(group: list[OutboxMessage]) -> None:
+                for row in group:
+                    try:
+                        key, value, headers = to_kafka(EventEnvelope.model_validate(row.envelope))
+                        await self.publisher.send(row.topic, key, value, headers)
+                    except Exception as exc:
+                        # The aggregate's later events wait for the next pass, so its order is kept.
+                        failed.append((row.position, str(exc)[:500]))
+                        return
                     sent_ids.append(row.position)
-                except Exception as exc:
-                    blocked.add(row.key)
-                    await session.execute(
-                        update(OutboxMessage)
-                        .where(OutboxMessage.position == row.position)
-                        .values(attempts=OutboxMessage.attempts + 1, last_error=str(exc)[:500])
-                    )
+
+            await asyncio.gather(*(send_in_order(group) for group in by_key.values()))
+            for position, error in failed:
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.position == position)
+                    .values(attempts=OutboxMessage.attempts + 1, last_error=error)
+                )
             if sent_ids:
                 await session.execute(
                     update(OutboxMessage).where(OutboxMessage.position.in_(sent_ids)).values(sent_at=utcnow())
                 )
             await session.commit()
             self.sent_total += len(sent_ids)
-            if blocked:
+            if failed:
+                log.warning("outbox events not sent; retrying", count=len(failed), error=failed[0][1])
                 await asyncio.sleep(self.retry_seconds)
             return len(sent_ids)
 

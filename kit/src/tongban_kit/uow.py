@@ -5,10 +5,11 @@ from __future__ import annotations
 from types import TracebackType
 
 from opentelemetry import propagate
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tongban_contracts.envelope import EventEnvelope
 
-from tongban_kit.outbox import OutboxSignal, enqueue
+from tongban_kit.outbox import NOTIFY_CHANNEL, OutboxSignal, enqueue
 
 
 def current_traceparent() -> str | None:
@@ -62,7 +63,10 @@ class UnitOfWork:
         self._emitted += 1
 
     async def commit(self) -> None:
-        """Commit; when events were written, wake the relay."""
+        """Commit; when events were written, wake the relay (on PostgreSQL in any replica)."""
+        if self._emitted and self.session.get_bind().dialect.name == "postgresql":
+            # Delivered at commit to the elected relay, which may run in another replica.
+            await self.session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
         await self.session.commit()
         if self._emitted and self.signal is not None:
             self.signal.notify()

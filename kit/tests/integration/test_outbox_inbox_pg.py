@@ -28,11 +28,13 @@ TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 
 
 def _load_demo() -> Any:
+    if "kit_demo_app" in sys.modules:  # both test modules share one copy (one set of tables)
+        return sys.modules["kit_demo_app"]
     path = Path(__file__).parents[1] / "demo_app.py"
-    spec = importlib.util.spec_from_file_location("kit_demo_app_it", path)
+    spec = importlib.util.spec_from_file_location("kit_demo_app", path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
-    sys.modules["kit_demo_app_it"] = module
+    sys.modules["kit_demo_app"] = module
     spec.loader.exec_module(module)
     return module
 
@@ -203,3 +205,47 @@ async def test_one_relay_is_elected_per_database(pg_url: str) -> None:
         await asyncio.gather(*tasks, return_exceptions=True)
         await engine_a.dispose()
         await engine_b.dispose()
+
+
+class _RecordingPublisher(Publisher):
+    def __init__(self) -> None:
+        self.keys: list[bytes] = []
+
+    async def send(self, topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]]) -> None:
+        self.keys.append(key)
+
+
+async def test_a_commit_in_another_replica_wakes_the_elected_relay(pg_url: str) -> None:
+    from tongban_kit.uow import UnitOfWork
+
+    leader_engine, other_engine = make_engine(pg_url), make_engine(pg_url)
+    async with leader_engine.begin() as conn:
+        await conn.run_sync(demo.Base.metadata.create_all)
+    publisher = _RecordingPublisher()
+    # A long idle poll: only the NOTIFY from the other replica's commit can wake it in time.
+    relay = OutboxRelay(
+        leader_engine, make_session_factory(leader_engine), publisher, OutboxSignal(), idle_poll_seconds=60
+    )
+    task = asyncio.create_task(relay.run())
+    try:
+        for _ in range(50):
+            if relay.is_leader:
+                break
+            await asyncio.sleep(0.1)
+        assert relay.is_leader
+        await asyncio.sleep(0.5)  # the relay is now waiting on its signal
+        uow = UnitOfWork(make_session_factory(other_engine), OutboxSignal())  # the other replica's signal
+        async with uow:
+            uow.emit("t", EventEnvelope(id="n-1", type="t", source="s", subject="agg-n", sequence=1, data={}))
+            await uow.commit()
+        for _ in range(50):
+            if publisher.keys:
+                break
+            await asyncio.sleep(0.1)
+        assert publisher.keys == [b"agg-n"]
+    finally:
+        relay.stop()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await leader_engine.dispose()
+        await other_engine.dispose()

@@ -17,6 +17,8 @@ from tongban_kit.testkeys import TokenMinter
 
 
 def _load_demo() -> Any:
+    if "kit_demo_app" in sys.modules:  # both test modules share one copy (one set of tables)
+        return sys.modules["kit_demo_app"]
     path = Path(__file__).parents[1] / "demo_app.py"
     spec = importlib.util.spec_from_file_location("kit_demo_app", path)
     assert spec and spec.loader
