@@ -236,7 +236,9 @@ async def run(args: argparse.Namespace, bench: Bench) -> dict[str, Any]:
         hub_send, direct_send = bench.hub_sender(client), bench.direct_sender(client)
         await open_loop(args.rate, args.warmup, direct_send)
         await open_loop(args.rate, args.warmup, hub_send)
+        sandbox_before = cpu_seconds(bench.sandbox.pid)
         direct, direct_errors = await open_loop(args.rate, args.seconds, direct_send)
+        sandbox_cpu_ms = (cpu_seconds(bench.sandbox.pid) - sandbox_before) * 1000 / max(1, len(direct))
         via_hub, hub_errors = await open_loop(args.rate, args.seconds, hub_send)
         cpu_before = cpu_seconds(bench.hub.pid)
         done, tp_errors = await closed_loop(args.concurrency, args.throughput_seconds, hub_send)
@@ -259,6 +261,7 @@ async def run(args: argparse.Namespace, bench: Bench) -> dict[str, Any]:
         "throughput_concurrency": args.concurrency,
         "throughput_errors": tp_errors,
         "hub_cpu_ms_per_query": hub_cpu_ms,
+        "sandbox_cpu_ms_per_call": sandbox_cpu_ms,
         "load_average": os.getloadavg(),
         "audit_chain_ok": check.get("ok"),
         "audit_entries": check.get("checked"),
@@ -285,7 +288,8 @@ def report(r: dict[str, Any]) -> str:
             f"  errors             : {r['errors']}",
             f"  verify throughput  : {r['verify_throughput_per_s']:.0f} queries/s "
             f"(closed loop, {r['throughput_concurrency']} in flight, {r['throughput_errors']} errors)",
-            f"  hub CPU per query  : {r['hub_cpu_ms_per_query']:.2f} ms (user+system, from /proc)",
+            f"  hub CPU per query  : {r['hub_cpu_ms_per_query']:.2f} ms (user+system, from /proc); "
+            f"the sandbox's per direct call: {r['sandbox_cpu_ms_per_call']:.2f} ms",
             f"  load average       : {' '.join(f'{x:.1f}' for x in r['load_average'])} (machine shared with other work)",
             f"  exchange log       : {r['audit_entries']} entries, chain ok = {r['audit_chain_ok']}",
             f"  peak RSS           : {rss}",

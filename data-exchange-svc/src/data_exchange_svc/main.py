@@ -20,6 +20,7 @@ from data_exchange_svc.api import audit, consents, grants, keys, queries, resour
 from data_exchange_svc.api.deps import install_error_handlers
 from data_exchange_svc.config import Settings, get_settings
 from data_exchange_svc.entrypoints.seed import seed_dev
+from data_exchange_svc.service_layer.audit_log import AuditLog
 from data_exchange_svc.service_layer.ports import CaseDirectory
 from data_exchange_svc.service_layer.queries import Hub
 
@@ -77,6 +78,7 @@ def create_app(
                 cases=cases,
                 providers=providers,
                 signer=signer,
+                audit=AuditLog(runtime.uow, settings),
                 inactive_statuses=frozenset(s.lower() for s in settings.case_inactive_statuses),
             ),
         )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -79,3 +81,41 @@ async def test_truncated_tail_is_found_against_the_head(fresh: Any) -> None:
     tail = await _verify(fresh)
     assert tail["ok"] is False
     assert (tail["first_broken"]["seq"], tail["first_broken"]["reason"]) == (5, "missing-entry")
+
+
+async def test_concurrent_appends_share_transactions_and_keep_the_chain(fresh: Any) -> None:
+    from data_exchange_svc.service_layer.audit_log import AuditLog
+
+    runtime = fresh.app.state.runtime
+    opened = 0
+
+    def counting_uow() -> Any:
+        nonlocal opened
+        opened += 1
+        return runtime.uow()
+
+    log = AuditLog(counting_uow, runtime.settings)
+    entry = {
+        "at": datetime.now(UTC),
+        "client_id": "c",
+        "actor": {"client_id": "c"},
+        "resource_id": "r",
+        "subject_hash": None,
+        "case_id": "k",
+        "item_code": "i",
+        "mode": "share",
+        "fields": ["b", "a"],
+        "outcome": "refused",
+        "reason": "no-grant",
+        "grant_id": None,
+        "basis": None,
+        "latency_ms": 1,
+    }
+    rows = await asyncio.gather(*(log.append({**entry, "id": f"e{i}"}) for i in range(12)))
+    assert sorted(r["seq"] for r in rows) == list(range(1, 13))
+    assert {r["id"]: r["seq"] for r in rows} == {f"e{i}": i + 1 for i in range(12)}  # queue order kept
+    assert rows[0]["fields"] == ["a", "b"]
+    assert opened < 12  # group commit: later appenders found their entries already written
+    result = await _verify(fresh)
+    assert result["ok"] is True
+    assert result["checked"] == 12

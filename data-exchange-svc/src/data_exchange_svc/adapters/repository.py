@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, insert, or_, select, update
@@ -143,28 +142,13 @@ def audit_content(row: AuditRow) -> dict[str, Any]:
     }
 
 
-async def append_audit(
-    session: AsyncSession,
-    *,
-    entry_id: str,
-    client_id: str,
-    actor: dict[str, Any],
-    resource_id: str | None,
-    subject_hash: str | None,
-    case_id: str | None,
-    item_code: str | None,
-    mode: str | None,
-    fields: Sequence[str],
-    outcome: str,
-    reason: str | None,
-    latency_ms: int | None,
-    grant_id: str | None = None,
-    basis: str | None = None,
-    at: datetime | None = None,
-) -> dict[str, Any]:
-    """Append one entry at the head of the chain, in the caller's transaction; return it with its hash."""
+async def append_entries(session: AsyncSession, entries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Append entries, in order, at the head of the chain in the caller's transaction; return them chained.
+
+    Each entry holds the chained fields except ``seq``, ``prev_hash`` and ``hash``, plus ``latency_ms``.
+    """
     # Writing the head first locks it (a row lock on PostgreSQL, the write lock on SQLite), so
-    # concurrent appends queue here and each reads the head its predecessor committed.
+    # concurrent appenders queue here and each reads the head its predecessor committed.
     locked = await session.execute(
         update(AuditHeadRow)
         .where(AuditHeadRow.id == 1)
@@ -172,40 +156,27 @@ async def append_audit(
         .returning(AuditHeadRow.seq, AuditHeadRow.hash)
         .execution_options(synchronize_session=False)
     )
-    head_seq, head_hash = locked.one()
-    content: dict[str, Any] = {
-        "seq": head_seq + 1,
-        "id": entry_id,
-        "at": at or utcnow(),
-        "client_id": client_id,
-        "actor": actor,
-        "resource_id": resource_id,
-        "subject_hash": subject_hash,
-        "case_id": case_id,
-        "item_code": item_code,
-        "mode": mode,
-        "fields": sorted(fields),
-        "outcome": outcome,
-        "reason": reason,
-        "grant_id": grant_id,
-        "basis": basis,
-        "prev_hash": head_hash,
-    }
-    content["hash"] = audit.entry_hash(content)
-    new_entry = insert(AuditRow).values(**content, latency_ms=latency_ms)
+    seq, prev = locked.one()
+    chained: list[dict[str, Any]] = []
+    for entry in entries:
+        seq += 1
+        content = {**entry, "seq": seq, "fields": sorted(entry["fields"]), "prev_hash": prev}
+        content["hash"] = prev = audit.entry_hash(content)
+        chained.append(content)
+    new_entries = insert(AuditRow).values(chained)
     advance = (
         update(AuditHeadRow)
         .where(AuditHeadRow.id == 1)
-        .values(seq=content["seq"], hash=content["hash"])
+        .values(seq=seq, hash=prev)
         .execution_options(synchronize_session=False)
     )
     if session.get_bind().dialect.name == "postgresql":
-        # One round trip: the entry is inserted in a CTE of the statement that advances the head.
-        await session.execute(advance.add_cte(new_entry.cte("new_entry")))
+        # One round trip: the entries are inserted in a CTE of the statement that advances the head.
+        await session.execute(advance.add_cte(new_entries.cte("new_entries")))
     else:
-        await session.execute(new_entry)
+        await session.execute(new_entries)
         await session.execute(advance)
-    return content
+    return chained
 
 
 async def head(session: AsyncSession) -> AuditHeadRow:

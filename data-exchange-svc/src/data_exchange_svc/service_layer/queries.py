@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from tongban_contracts.events import exchange as ev
 from tongban_kit.crypto import subject_hash
 from tongban_kit.db import utcnow
 from tongban_kit.identifiers import InvalidIdentifier, validate_resident_id
@@ -30,7 +29,7 @@ from data_exchange_svc.domain.errors import (
 from data_exchange_svc.domain.masking import project
 from data_exchange_svc.domain.model import Caller, Mode, Query, Resource, Status
 from data_exchange_svc.domain.ratelimit import RateLimiter
-from data_exchange_svc.service_layer.events import LOG_SUBJECT, emit
+from data_exchange_svc.service_layer.audit_log import AuditLog
 from data_exchange_svc.service_layer.ports import CaseDirectory, ProviderGateway, ProviderRequest
 
 ALLOWED, REFUSED, FAILED = "allowed", "refused", "failed"
@@ -70,6 +69,7 @@ class Hub:
     cases: CaseDirectory
     providers: ProviderGateway
     signer: ResultSigner
+    audit: AuditLog
     limiter: RateLimiter = field(default_factory=RateLimiter)
     inactive_statuses: frozenset[str] = policy.DEFAULT_INACTIVE_STATUSES
 
@@ -89,56 +89,26 @@ class _Context:
 
 
 async def _log(hub: Hub, ctx: _Context, cmd: RunQuery, outcome: str, reason: str | None) -> dict[str, Any]:
-    """Append the exchange-log entry and its event in one transaction."""
-    latency = int((time.monotonic() - ctx.started) * 1000)
-    actor = ctx.caller.record()
-    async with hub.uow_factory() as uow:
-        row = await repo.append_audit(
-            uow.session,
-            entry_id=ctx.entry_id,
-            client_id=ctx.caller.client_id,
-            actor=actor,
-            resource_id=ctx.resource_id or cmd.resource_id[:64],
-            subject_hash=ctx.subject_hash,
-            case_id=cmd.case_id,
-            item_code=cmd.item_code,
-            mode=cmd.mode.value,
-            fields=ctx.fields,
-            outcome=outcome,
-            reason=reason,
-            latency_ms=latency,
-            grant_id=ctx.grant_id,
-            basis=ctx.basis,
-        )
-        emit(
-            uow,
-            hub.settings,
-            "query-logged",
-            LOG_SUBJECT,
-            row["seq"],
-            ev.QueryLogged(
-                entry_id=row["id"],
-                seq=row["seq"],
-                at=row["at"],
-                client_id=row["client_id"],
-                actor=ev.Actor(**actor),
-                resource_id=row["resource_id"],
-                subject_hash=row["subject_hash"],
-                case_id=row["case_id"],
-                item_code=row["item_code"],
-                mode=row["mode"],
-                fields=row["fields"],
-                outcome=outcome,
-                reason=reason,
-                grant_id=row["grant_id"],
-                basis=row["basis"],
-                latency_ms=latency,
-                prev_hash=row["prev_hash"],
-                hash=row["hash"],
-            ),
-        )
-        await uow.commit()
-    return row
+    """Append the query's exchange-log entry (and its event)."""
+    return await hub.audit.append(
+        {
+            "id": ctx.entry_id,
+            "at": utcnow(),
+            "client_id": ctx.caller.client_id,
+            "actor": ctx.caller.record(),
+            "resource_id": ctx.resource_id or cmd.resource_id[:64],
+            "subject_hash": ctx.subject_hash,
+            "case_id": cmd.case_id,
+            "item_code": cmd.item_code,
+            "mode": cmd.mode.value,
+            "fields": ctx.fields,
+            "outcome": outcome,
+            "reason": reason,
+            "grant_id": ctx.grant_id,
+            "basis": ctx.basis,
+            "latency_ms": int((time.monotonic() - ctx.started) * 1000),
+        }
+    )
 
 
 async def run_query(cmd: RunQuery, *, hub: Hub) -> dict[str, Any]:
