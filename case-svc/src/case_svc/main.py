@@ -11,7 +11,6 @@ from tongban_kit.crypto import FieldCipher
 
 from case_svc.adapters.blobs import BlobStore, FilesystemBlobStore, S3BlobStore
 from case_svc.adapters.catalogue_client import CatalogueClient
-from case_svc.adapters.relay import KeyParallelRelay
 from case_svc.api import cases, statistics
 from case_svc.api.errors import install_error_handlers
 from case_svc.config import Settings, get_settings
@@ -50,10 +49,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def start(runtime: ServiceRuntime) -> None:
         services = build_services(runtime, settings)
         runtime.extras["case"] = services
-        runtime.relay = KeyParallelRelay(
-            runtime.engine, runtime.session_factory, runtime.kafka, runtime.signal
-        )
-        runtime.spawn(runtime.relay.run(), "outbox-relay")
         if settings.deadline_worker:
             runtime.spawn(run_deadline_worker(runtime.uow, services), "deadline-worker")
 
@@ -70,7 +65,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         topics=topics.ALL_TOPICS,
         consumers=catalogue_consumers,
         on_startup=[start],
-        relay=False,  # case-svc runs its own relay: concurrent across cases, ordered within one
         body_limit_overrides={"/materials": settings.max_upload_bytes + 64 * 1024},
     )
     install_error_handlers(app)

@@ -16,7 +16,6 @@ from sqlalchemy.orm import InstrumentedAttribute
 from tongban_kit.uow import UnitOfWork
 
 from case_svc.adapters.orm import CaseRow
-from case_svc.adapters.relay import wake_relay
 from case_svc.adapters.repository import CaseRepository, StaleCase
 from case_svc.domain.model import DeadlineKind
 from case_svc.domain.working_days import local_date
@@ -100,7 +99,6 @@ async def _claim(
             services.topic,
             build_envelope(name, facts, sequence=int(row[0]), occurred_at=now, actor=None, details=payload),
         )
-        await wake_relay(uow.session)
         await uow.commit()
         return True
 

@@ -19,7 +19,6 @@ from tongban_kit.uow import UnitOfWork
 from case_svc.adapters.catalogue_client import CatalogueUnavailable
 from case_svc.adapters.orm import FileRow, MessageRow, RatingRow
 from case_svc.adapters.readmodel import ItemStore
-from case_svc.adapters.relay import wake_relay
 from case_svc.adapters.repository import CaseRepository, StaleCase
 from case_svc.domain import commands as c
 from case_svc.domain.errors import Issue, RuleViolation
@@ -251,7 +250,6 @@ async def submit_case(
             submitted_by=cmd.actor.record(),
         )
         emit_events(uow, services, case, events)
-        await wake_relay(uow.session)
         if ikey is not None and render is not None:
             status, body, headers = render(case)
             idempotency.remember(uow.session, ikey, status, body, headers)
@@ -377,7 +375,6 @@ async def execute(
         except StaleCase as exc:
             raise PreconditionFailed(None) from exc
         emit_events(uow, services, case, events)
-        await wake_relay(uow.session)
         try:
             await uow.commit()
         except IntegrityError as exc:
