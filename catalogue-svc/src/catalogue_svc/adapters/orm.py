@@ -167,6 +167,8 @@ class SearchTokenRow(Base):
     __table_args__ = (
         PrimaryKeyConstraint("token", "basic_code", postgresql_include=["weight"]),
         Index("ix_search_tokens_basic_code", "basic_code"),
+        # A token's items best first: one-token searches read just their page, others the heads.
+        Index("ix_search_tokens_rank", "token", text("weight DESC"), "basic_code"),
         {"sqlite_with_rowid": False},
     )
 

@@ -24,6 +24,8 @@ from catalogue_svc.domain.search import SearchField, faq_index_tokens, index_tok
 
 # Rows per INSERT statement: well under SQLite's 32766 bound parameters at five columns a row.
 _CHUNK = 2000
+# Rows read from the head of each token's rank list before proving a page (see ``_bounded``).
+_MIN_DEPTH = 100
 # Core inserts: the ORM's bulk path costs more per row than SQLite spends storing it.
 _TOKENS: Table = SearchTokenRow.__table__  # type: ignore[assignment]
 _FAQ_TOKENS: Table = FaqSearchTokenRow.__table__  # type: ignore[assignment]
@@ -68,6 +70,14 @@ class ScoredKey:
     score: int
 
 
+def _rank_key(hit: ScoredKey) -> tuple[int, str]:
+    return (-hit.score, hit.key)
+
+
+def _is_after(hit: ScoredKey, cursor: ScoredKey) -> bool:
+    return hit.score < cursor.score or (hit.score == cursor.score and hit.key > cursor.key)
+
+
 class SqlSearchIndex:
     """The item and FAQ token tables of one session."""
 
@@ -108,33 +118,114 @@ class SqlSearchIndex:
         limit: int,
     ) -> list[tuple[ItemRow, int]]:
         """Items in force matching every token and the filters, best first, after the keyset position."""
-        if not tokens:
+        wanted = list(dict.fromkeys(tokens))
+        if not wanted:
             return []
-        score = func.sum(SearchTokenRow.weight)
-        having = [func.count() == len(tokens)]
-        if after is not None:
-            having.append(
-                or_(score < after.score, and_(score == after.score, SearchTokenRow.basic_code > after.key))
-            )
-        query = select(SearchTokenRow.basic_code, score.label("score")).where(
-            SearchTokenRow.token.in_(list(tokens))
-        )
-        if filters != ItemFilters():
-            # Only items in force have tokens, so the join to ``items`` is needed for filters only.
-            in_filter = select(ItemRow.basic_code).where(*filter_conditions(filters))
-            query = query.where(SearchTokenRow.basic_code.in_(in_filter))
-        query = (
-            query.group_by(SearchTokenRow.basic_code)
-            .having(*having)
-            .order_by(score.desc(), SearchTokenRow.basic_code)
-            .limit(limit)
-        )
-        hits = [(code, int(s)) for code, s in (await self.session.execute(query)).all()]
+        if len(wanted) == 1:
+            hits = await self._single_token(wanted[0], filters, after, limit)
+        else:
+            bounded = await self._bounded(wanted, filters, after, limit)
+            hits = bounded if bounded is not None else await self._aggregate(wanted, filters, after, limit)
         if not hits:
             return []
-        rows = await self.session.scalars(select(ItemRow).where(ItemRow.basic_code.in_([c for c, _ in hits])))
+        rows = await self.session.scalars(
+            select(ItemRow).where(ItemRow.basic_code.in_([h.key for h in hits]))
+        )
         by_code = {r.basic_code: r for r in rows}
-        return [(by_code[code], s) for code, s in hits if code in by_code]
+        return [(by_code[h.key], h.score) for h in hits if h.key in by_code]
+
+    async def _single_token(
+        self, token: str, filters: ItemFilters, after: ScoredKey | None, limit: int
+    ) -> list[ScoredKey]:
+        """One token: its rows in rank-index order are the answer; read only the page."""
+        t = SearchTokenRow
+        query = select(t.basic_code, t.weight).where(t.token == token)
+        if after is not None:
+            query = query.where(
+                or_(t.weight < after.score, and_(t.weight == after.score, t.basic_code > after.key))
+            )
+        if filters != ItemFilters():
+            query = query.join(ItemRow, ItemRow.basic_code == t.basic_code).where(*filter_conditions(filters))
+        query = query.order_by(t.weight.desc(), t.basic_code).limit(limit)
+        return [ScoredKey(code, int(w)) for code, w in (await self.session.execute(query)).all()]
+
+    async def _aggregate(
+        self, tokens: list[str], filters: ItemFilters, after: ScoredKey | None, limit: int
+    ) -> list[ScoredKey]:
+        """The domain's SQL, literally: every token's rows, grouped per item, best first."""
+        t = SearchTokenRow
+        score = func.sum(t.weight)
+        having = [func.count() == len(tokens)]
+        if after is not None:
+            having.append(or_(score < after.score, and_(score == after.score, t.basic_code > after.key)))
+        matches = (
+            select(t.basic_code.label("basic_code"), score.label("score"))
+            .where(t.token.in_(tokens))
+            .group_by(t.basic_code)
+            .having(*having)
+            .subquery("matches")
+        )
+        query = select(matches.c.basic_code, matches.c.score)
+        if filters != ItemFilters():
+            # Joined after grouping: the token index drives the plan, never the filtered items.
+            query = query.join(ItemRow, ItemRow.basic_code == matches.c.basic_code).where(
+                *filter_conditions(filters)
+            )
+        query = query.order_by(matches.c.score.desc(), matches.c.basic_code).limit(limit)
+        return [ScoredKey(code, int(s)) for code, s in (await self.session.execute(query)).all()]
+
+    async def _bounded(
+        self, tokens: list[str], filters: ItemFilters, after: ScoredKey | None, limit: int
+    ) -> list[ScoredKey] | None:
+        """The exact top ``limit`` from the head of each token's rank list, or None when unproven.
+
+        Read the first ``depth`` rows of every token's list (weight desc, code asc) and score the
+        items seen in full. An item seen in no head lies below every list's last head row, so its
+        score is at most the sum ``bound`` of those rows' weights, and at that score its code is
+        above each of their codes. If the ``limit``-th scored candidate beats that, no unseen item
+        can enter the page. A list shorter than ``depth`` holds every match, so it is the candidate
+        set. Otherwise the caller falls back to ``_aggregate``.
+        """
+        t = SearchTokenRow
+        depth = max(_MIN_DEPTH, 4 * limit)
+        heads: list[list[tuple[str, int]]] = []
+        for token in tokens:
+            head = (
+                await self.session.execute(
+                    select(t.basic_code, t.weight)
+                    .where(t.token == token)
+                    .order_by(t.weight.desc(), t.basic_code)
+                    .limit(depth)
+                )
+            ).all()
+            if not head:
+                return []  # a token nothing contains: no item matches them all
+            heads.append([(code, int(w)) for code, w in head])
+        complete = min((h for h in heads if len(h) < depth), key=len, default=None)
+        candidates = (
+            {code for code, _ in complete} if complete is not None else {c for h in heads for c, _ in h}
+        )
+        scored = await self._score(tokens, filters, sorted(candidates))
+        ranked = sorted((h for h in scored if after is None or _is_after(h, after)), key=_rank_key)
+        if complete is not None:
+            return ranked[:limit]
+        if len(ranked) < limit:
+            return None
+        bound = sum(h[-1][1] for h in heads)
+        top_code_at_bound = max(h[-1][0] for h in heads)
+        last = ranked[limit - 1]
+        if last.score > bound or (last.score == bound and last.key <= top_code_at_bound):
+            return ranked[:limit]
+        return None
+
+    async def _score(self, tokens: list[str], filters: ItemFilters, codes: list[str]) -> list[ScoredKey]:
+        """Full scores of the given items that contain every token and pass the filters."""
+        t = SearchTokenRow
+        query = select(t.basic_code, func.sum(t.weight)).where(t.token.in_(tokens), t.basic_code.in_(codes))
+        if filters != ItemFilters():
+            query = query.join(ItemRow, ItemRow.basic_code == t.basic_code).where(*filter_conditions(filters))
+        query = query.group_by(t.basic_code).having(func.count() == len(tokens))
+        return [ScoredKey(code, int(s)) for code, s in (await self.session.execute(query)).all()]
 
     async def search_faqs(
         self,

@@ -41,6 +41,9 @@ key. In SQL, with ``:tokens`` the distinct query tokens and ``:n`` their number:
     HAVING COUNT(DISTINCT token) = :n
     ORDER BY score DESC, item_key
 
+The service's table (``adapters/search_index.py``) stores the rows of one token and one item as a
+single row whose weight is their sum, which gives the same scores and order with ``COUNT(*)``.
+
 ``rank`` and ``InMemorySearchIndex`` implement exactly these semantics without a database; the
 unit tests pin the ordering through them.
 """

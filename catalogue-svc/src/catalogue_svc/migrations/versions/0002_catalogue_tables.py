@@ -65,6 +65,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('search_tokens', schema=None) as batch_op:
         batch_op.create_index('ix_search_tokens_basic_code', ['basic_code'], unique=False)
+        batch_op.create_index('ix_search_tokens_rank', ['token', sa.text('weight DESC'), 'basic_code'], unique=False)
 
     op.create_table('faqs',
     sa.Column('id', sa.String(length=36), nullable=False),
@@ -135,6 +136,7 @@ def downgrade() -> None:
 
     op.drop_table('faqs')
     with op.batch_alter_table('search_tokens', schema=None) as batch_op:
+        batch_op.drop_index('ix_search_tokens_rank')
         batch_op.drop_index('ix_search_tokens_basic_code')
 
     op.drop_table('search_tokens')
