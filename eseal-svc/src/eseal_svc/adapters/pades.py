@@ -3,6 +3,8 @@
 pyHanko has no SM2, so SM2 seals sign documents with GB/T 38540 SES_Signature instead. Chains and
 revocation are checked by the caller against this deployment's trust anchors, the same way as for
 SES signatures; this module reports what pyHanko found about each embedded signature.
+
+pyHanko is imported on first use: it adds about 25 MiB to a process that may never see a PDF.
 """
 
 from __future__ import annotations
@@ -15,16 +17,6 @@ from datetime import UTC, datetime
 
 from asn1crypto import keys as akeys
 from asn1crypto import x509 as a509
-from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from pyhanko.pdf_utils.misc import PdfError
-from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign import fields, signers
-from pyhanko.sign.general import SigningError
-from pyhanko.sign.validation import validate_pdf_signature
-from pyhanko.sign.validation.errors import SignatureValidationError
-from pyhanko.sign.validation.status import SignatureCoverageLevel
-from pyhanko_certvalidator import ValidationContext
-from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from eseal_svc.adapters.crypto.keys import EcdsaP256Signer, Ed25519Signer, Signer
 
@@ -50,6 +42,12 @@ def sign_pdf(
     location: str | None = None,
 ) -> bytes:
     """The PDF with a new PAdES B-B signature (an incremental update) by the seal's key."""
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.pdf_utils.misc import PdfError
+    from pyhanko.sign import fields, signers
+    from pyhanko.sign.general import SigningError
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
     md = next((v for k, v in _MD.items() if isinstance(signer, k)), None)
     if md is None:
         raise PdfFormatError("PAdES signing needs an ECDSA P-256 or Ed25519 seal")
@@ -96,6 +94,13 @@ def inspect_pdf(pdf: bytes, *, trust_roots: Sequence[bytes] = ()) -> list[PdfSig
 
     The trust roots only spare pyHanko a failed path search; trust is decided by the caller.
     """
+    from pyhanko.pdf_utils.misc import PdfError
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko.sign.validation.errors import SignatureValidationError
+    from pyhanko.sign.validation.status import SignatureCoverageLevel
+    from pyhanko_certvalidator import ValidationContext
+
     context = ValidationContext(
         trust_roots=[a509.Certificate.load(r) for r in trust_roots], allow_fetching=False
     )
