@@ -3,22 +3,50 @@
 from __future__ import annotations
 
 import json
+import random
 import re
 
 import structlog
-from opentelemetry import trace
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tongban_kit.ids import new_id
+from tongban_kit.observability import tracing_enabled
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
+def propagation_context(headers: list[tuple[bytes, bytes]]) -> otel_context.Context:
+    """The caller's W3C trace context, or a fresh one, without recording spans (tracing off)."""
+    carrier = {
+        k.decode("latin-1"): v.decode("latin-1") for k, v in headers if k in (b"traceparent", b"tracestate")
+    }
+    ctx = propagate.extract(carrier)
+    if trace.get_current_span(ctx).get_span_context().is_valid:
+        # Our own span id under the caller's trace, as a server span would have.
+        parent = trace.get_current_span(ctx).get_span_context()
+        span = SpanContext(
+            parent.trace_id, random.getrandbits(64), False, parent.trace_flags, parent.trace_state
+        )
+    else:
+        span = SpanContext(
+            random.getrandbits(128), random.getrandbits(64), False, TraceFlags(TraceFlags.SAMPLED)
+        )
+    return trace.set_span_in_context(NonRecordingSpan(span), ctx)
+
+
 class RequestContextMiddleware:
-    """Accepts or creates ``X-Request-Id``, binds it and the trace id to logs, echoes it back."""
+    """Accepts or creates ``X-Request-Id``, binds it and the trace id to logs, echoes it back.
+
+    When spans are not recorded it still carries W3C trace context through the request, so the
+    events a request causes name its trace.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self.propagate_only = not tracing_enabled()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -46,9 +74,16 @@ class RequestContextMiddleware:
 
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
+        token = (
+            otel_context.attach(propagation_context(scope.get("headers", [])))
+            if self.propagate_only
+            else None
+        )
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            if token is not None:
+                otel_context.detach(token)
             structlog.contextvars.clear_contextvars()
 
 
