@@ -65,10 +65,13 @@ ANONYMOUS: Mapping[str, tuple[PathRule, ...]] = {
         PathRule("/login*"),
         PathRule("/userinfo"),
     ),
-    # Verifiers anywhere must fetch status lists and the trust list without an account.
+    # Verifiers anywhere must fetch status lists, the trust list, issuer keys and licence types
+    # without an account.
     "eseal": (
         PathRule("/v1/status-lists/**", READ_METHODS),
         PathRule("/v1/trust", READ_METHODS),
+        PathRule("/v1/jwks", READ_METHODS),
+        PathRule("/v1/licence-types/**", READ_METHODS),
     ),
 }
 
