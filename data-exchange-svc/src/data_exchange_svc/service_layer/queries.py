@@ -139,14 +139,15 @@ async def _answer(cmd: RunQuery, *, hub: Hub, ctx: _Context) -> dict[str, Any]:
     ctx.subject_hash = subject_hash(id_number, hub.settings.subject_hash_key)
 
     async with hub.read_session() as session:
-        row, grants = await repo.resource_with_grants(session, cmd.resource_id, cmd.caller.client_id)
-        if row is None:
-            raise NotFound(f"Resource {cmd.resource_id} was not found.", code="unknown-resource")
-        resource = repo.resource_from_row(row)
-        ctx.resource_id = resource.id
-        _check_request_fits(cmd, resource)
-        # Read consents now too, so the connection is released before the network calls below.
-        consents = await repo.consents_for(session, ctx.subject_hash, cmd.case_id)
+        # Consents are read with the grants (one round trip) though checked after the case.
+        row, grants, consents = await repo.policy_inputs(
+            session, cmd.resource_id, cmd.caller.client_id, ctx.subject_hash, cmd.case_id
+        )
+    if row is None:
+        raise NotFound(f"Resource {cmd.resource_id} was not found.", code="unknown-resource")
+    resource = repo.resource_from_row(row)
+    ctx.resource_id = resource.id
+    _check_request_fits(cmd, resource)
 
     now = utcnow()
     query = Query(
