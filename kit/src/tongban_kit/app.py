@@ -117,6 +117,7 @@ def create_service_app(
         )
         app.state.runtime = runtime
         app.state.verifier = runtime.verifier
+        runtime.kafka.on_connect = signal.notify  # events written before the broker answered go out now
         runtime.kafka.start()
         for hook in on_startup:
             await hook(runtime)

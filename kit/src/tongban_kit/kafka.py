@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -75,6 +76,12 @@ class KafkaConnector(Publisher):
         self.producer: AIOKafkaProducer | None = None
         self._connected = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self.on_connect: Callable[[], None] | None = None
+
+    @property
+    def connected(self) -> bool:
+        """Whether the producer has connected once (aiokafka reconnects by itself after that)."""
+        return self.producer is not None
 
     def start(self) -> None:
         """Begin connecting in the background."""
@@ -107,6 +114,8 @@ class KafkaConnector(Publisher):
                 continue
             self.producer = producer
             self._connected.set()
+            if self.on_connect is not None:
+                self.on_connect()
             log.info("kafka connected", bootstrap=self.settings.kafka_bootstrap)
             return
 

@@ -74,6 +74,11 @@ class OutboxSignal:
 class Publisher:
     """What the relay needs from Kafka: send one message and wait for the acknowledgement."""
 
+    @property
+    def connected(self) -> bool:
+        """Whether sending can be tried at all (a connector not yet connected says no)."""
+        return True
+
     async def send(self, topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]]) -> None:
         """Send and wait until the broker acknowledged (acks=all)."""
         raise NotImplementedError
@@ -119,6 +124,7 @@ class OutboxRelay:
         self.lock_check_seconds = lock_check_seconds
         self.is_leader = False
         self.sent_total = 0
+        self._failures = 0
         self._stopping = asyncio.Event()
 
     async def run(self) -> None:
@@ -202,6 +208,8 @@ class OutboxRelay:
             )
             if not rows:
                 return 0
+            if not self.publisher.connected:
+                return 0  # nothing can be sent yet; the connector wakes us when it connects
             by_key: dict[str, list[OutboxMessage]] = defaultdict(list)
             for row in rows:
                 by_key[row.key].append(row)
@@ -220,11 +228,11 @@ class OutboxRelay:
                     sent_ids.append(row.position)
 
             await asyncio.gather(*(send_in_order(group) for group in by_key.values()))
-            for position, error in failed:
+            if failed:
                 await session.execute(
                     update(OutboxMessage)
-                    .where(OutboxMessage.position == position)
-                    .values(attempts=OutboxMessage.attempts + 1, last_error=error)
+                    .where(OutboxMessage.position.in_([position for position, _ in failed]))
+                    .values(attempts=OutboxMessage.attempts + 1, last_error=failed[0][1])
                 )
             if sent_ids:
                 await session.execute(
@@ -233,8 +241,15 @@ class OutboxRelay:
             await session.commit()
             self.sent_total += len(sent_ids)
             if failed:
-                log.warning("outbox events not sent; retrying", count=len(failed), error=failed[0][1])
-                await asyncio.sleep(self.retry_seconds)
+                # Back off while the broker is away, so an outage costs little CPU.
+                self._failures += 1
+                delay = min(self.retry_seconds * 2 ** (self._failures - 1), 30.0)
+                log.warning(
+                    "outbox events not sent; retrying", count=len(failed), error=failed[0][1], delay=delay
+                )
+                await asyncio.sleep(delay)
+            else:
+                self._failures = 0
             return len(sent_ids)
 
     def stop(self) -> None:
