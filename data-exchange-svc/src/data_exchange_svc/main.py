@@ -14,7 +14,6 @@ from tongban_kit.tokens import ServiceTokenProvider
 
 from data_exchange_svc.adapters.case_client import HttpCaseDirectory
 from data_exchange_svc.adapters.providers import HttpProviderGateway
-from data_exchange_svc.adapters.relay import LingeringRelay
 from data_exchange_svc.adapters.signing import HubSigner, key_from_jwk, load_or_create_key
 from data_exchange_svc.api import audit, consents, grants, keys, queries, resources
 from data_exchange_svc.api.deps import install_error_handlers
@@ -82,14 +81,6 @@ def create_app(
                 inactive_statuses=frozenset(s.lower() for s in settings.case_inactive_statuses),
             ),
         )
-        runtime.relay = LingeringRelay(
-            runtime.engine,
-            runtime.session_factory,
-            runtime.kafka,
-            runtime.signal,
-            linger=settings.relay_linger_seconds,
-        )
-        runtime.spawn(runtime.relay.run(), "outbox-relay")
         if settings.is_dev and settings.seed:
             await seed_dev(runtime.uow, settings)
 
@@ -110,7 +101,8 @@ def create_app(
         topics=topics.ALL_TOPICS,
         on_startup=[start],
         on_shutdown=[stop],
-        relay=False,  # started in `start`: the lingering relay below
+        # A busy hub writes one log event per query: a short linger sends them in batches.
+        relay_linger_seconds=settings.relay_linger_seconds,
     )
     install_error_handlers(app)
     return app

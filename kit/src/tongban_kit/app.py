@@ -94,6 +94,7 @@ def create_service_app(
     on_shutdown: Sequence[Hook] = (),
     body_limit_overrides: dict[str, int] | None = None,
     relay: bool = True,
+    relay_linger_seconds: float = 0.0,
     version: str = "1.0.0",
 ) -> FastAPI:
     """Build a service app; its lifespan migrates (dev/test), connects, relays and consumes."""
@@ -122,7 +123,9 @@ def create_service_app(
         for hook in on_startup:
             await hook(runtime)
         if relay:
-            runtime.relay = OutboxRelay(engine, runtime.session_factory, runtime.kafka, signal)
+            runtime.relay = OutboxRelay(
+                engine, runtime.session_factory, runtime.kafka, signal, linger_seconds=relay_linger_seconds
+            )
             runtime.spawn(runtime.relay.run(), "outbox-relay")
         if consumers is not None:
             runtime.consumers = list(consumers(runtime))
