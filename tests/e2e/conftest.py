@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
+import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
 from tongban_kit import testing
+
+sys.path.insert(0, str(Path(__file__).parent))  # the tests import e2e_support by name
+
+from e2e_support import (  # noqa: E402
+    ADMIN,
+    BEIJING,
+    CASE_TOPIC,
+    GUANGDONG,
+    MINISTRY,
+    SHANGHAI,
+    Api,
+    Ministry,
+    load_subscriber,
+    platform,
+)
 
 
 @dataclass
@@ -37,6 +57,16 @@ class RunningMesh:
         return self.mesh[name].log_path.read_text(errors="replace")
 
 
+def _extra_env(name: str, ports: dict[str, int]) -> dict[str, str]:
+    """Settings on top of testing.mesh_env for one component."""
+    env = {"TONGBAN_TRACE_LOG": "1", "CASE_DEADLINE_INTERVAL_SECONDS": "2"}
+    if name == "sandbox":
+        # mesh_env sets SANDBOX_HUB_URL, but the sandbox reads the hub's keys from SANDBOX_HUB_JWKS_URL
+        # (default port 8005): without this every provider call is refused with 401 on free ports.
+        env["SANDBOX_HUB_JWKS_URL"] = f"http://127.0.0.1:{ports['exchange']}/.well-known/jwks.json"
+    return env
+
+
 @pytest.fixture(scope="session")
 def running_mesh() -> Iterator[RunningMesh]:
     """Start broker, databases and every app; stop and drop them at the end of the session."""
@@ -54,7 +84,7 @@ def running_mesh() -> Iterator[RunningMesh]:
     mesh = testing.Mesh()
     try:
         for comp in testing.COMPONENTS:
-            env = {**envs[comp.name], "TONGBAN_TRACE_LOG": "1", "CASE_DEADLINE_INTERVAL_SECONDS": "2"}
+            env = {**envs[comp.name], **_extra_env(comp.name, ports)}
             app = testing.AppProcess(comp.factory, env, ports[comp.name], f"e2e-{comp.name}")
             mesh.apps[comp.name] = app.start()
             if comp.name == "identity":
@@ -65,3 +95,78 @@ def running_mesh() -> Iterator[RunningMesh]:
         mesh.stop()
         for url in databases.values():
             testing.drop_database_sync(url)
+
+
+@pytest.fixture(scope="session")
+def guangdong(running_mesh: RunningMesh) -> Iterator[Api]:
+    """Guangdong's provincial platform (receives cases)."""
+    api = platform(running_mesh.gateway, GUANGDONG)
+    yield api
+    api.close()
+
+
+@pytest.fixture(scope="session")
+def beijing(running_mesh: RunningMesh) -> Iterator[Api]:
+    """Beijing's provincial platform (decides cases)."""
+    api = platform(running_mesh.gateway, BEIJING)
+    yield api
+    api.close()
+
+
+@pytest.fixture(scope="session")
+def shanghai(running_mesh: RunningMesh) -> Iterator[Api]:
+    """Shanghai's provincial platform (issued a licence earlier; a joint-case participant)."""
+    api = platform(running_mesh.gateway, SHANGHAI)
+    yield api
+    api.close()
+
+
+@pytest.fixture(scope="session")
+def admin(running_mesh: RunningMesh) -> Iterator[Api]:
+    """The dev administrator (catalogue, identity, eseal and exchange administration)."""
+    api = Api(running_mesh.gateway, *ADMIN)
+    yield api
+    api.close()
+
+
+@pytest.fixture(scope="session")
+def ministry_api(running_mesh: RunningMesh) -> Iterator[Api]:
+    """The ministry's monitoring client (cases:monitor)."""
+    api = Api(running_mesh.gateway, *MINISTRY)
+    yield api
+    api.close()
+
+
+@pytest.fixture(scope="session")
+def story() -> dict[str, Any]:
+    """What the scenario modules hand on to later ones: case ids, licence ids, expectations."""
+    return {}
+
+
+@pytest.fixture(scope="session")
+def ministry(running_mesh: RunningMesh) -> Iterator[Ministry]:
+    """contracts/examples/ministry_subscriber.py following the case topic with its own consumer group."""
+    module = load_subscriber()
+    follower = module.CaseFollower()
+    stop = threading.Event()
+    watch = Ministry(follower, threading.Thread(), stop)
+
+    def run() -> None:
+        try:
+            asyncio.run(
+                module.follow(
+                    running_mesh.bootstrap,
+                    "ministry-e2e-" + running_mesh.topic_prefix.strip("."),
+                    running_mesh.topic(CASE_TOPIC),
+                    follower=follower,
+                    stop=lambda _: stop.is_set(),
+                )
+            )
+        except BaseException as exc:  # reported by the tests that wait on it
+            watch.errors.append(exc)
+
+    watch.thread = threading.Thread(target=run, name="ministry-subscriber", daemon=True)
+    watch.thread.start()
+    yield watch
+    stop.set()
+    watch.thread.join(30)
