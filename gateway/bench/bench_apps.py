@@ -1,4 +1,4 @@
-"""The bench's small upstream (a FastAPI service with one small GET) and a JWKS server."""
+"""The bench's helper servers: a JWKS server, a stand-in catalogue for seeding case-svc, a stub upstream."""
 
 from __future__ import annotations
 
@@ -48,3 +48,75 @@ def create_jwks() -> Starlette:
         return JSONResponse({"status": "ok"})
 
     return Starlette(routes=[Route("/.well-known/jwks.json", keys), Route("/healthz", healthz)])
+
+
+# One item and its regions' implementations, enough for case-svc to accept a proxy case.
+BENCH_BASIC_CODE = "XK-990001-01"
+
+
+def _item() -> dict[str, object]:
+    """The item as catalogue-svc's GET /v1/items/{basic_code} answers it."""
+    return {
+        "basic_code": BENCH_BASIC_CODE,
+        "version": 1,
+        "name": "异地就医结算备案",
+        "item_type": "confirmation",
+        "audience": ["natural_person"],
+        "modes": ["online", "proxy"],
+        "materials": [
+            {
+                "code": "M01",
+                "name": "身份证",
+                "required": True,
+                "condition": None,
+                "licence_types": ["ID_CARD"],
+                "exchange_fetchable": False,
+                "exchange_domain": None,
+            }
+        ],
+        "statutory_limit_days": 20,
+        "promised_limit_days": 10,
+        "suspension": {"allowed": True, "max_days": 30},
+        "extension": {"allowed": True, "max_days": 10},
+        "joint_roles": {},
+        "result": {"type": "licence", "licence_type": "MED_FILING"},
+        "valid_from": "2026-01-01T00:00:00Z",
+        "valid_to": None,
+        "status": "published",
+    }
+
+
+def create_catalogue() -> Starlette:
+    """Answers case-svc's read-model misses (item and region implementation) like catalogue-svc."""
+
+    async def item(request: Request) -> Response:
+        if request.path_params["code"] != BENCH_BASIC_CODE:
+            return JSONResponse({"status": 404}, status_code=404)
+        return JSONResponse(_item())
+
+    async def region(request: Request) -> Response:
+        code, region = request.path_params["code"], request.path_params["region"]
+        if code != BENCH_BASIC_CODE:
+            return JSONResponse({"status": 404}, status_code=404)
+        return JSONResponse(
+            {
+                "basic_code": code,
+                "region": region,
+                "implementation_code": f"{code}-{region}",
+                "modes": ["online", "proxy"],
+                "promised_limit_days": 10,
+                "handling_org": {"name": "医保局", "uscc": "11110000000000000X"},
+                "version": 1,
+            }
+        )
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    return Starlette(
+        routes=[
+            Route("/v1/items/{code}", item),
+            Route("/v1/items/{code}/regions/{region}", region),
+            Route("/healthz", healthz),
+        ]
+    )

@@ -1,16 +1,24 @@
-"""Gateway bench: a small GET served directly and through the gateway (token verified), alternated.
+"""Gateway bench: a small GET served directly by a service and through the gateway, alternated.
 
-Starts a JWKS server, a small FastAPI upstream and one gateway per upstream HTTP client (aiohttp,
-httpx, httpx over the aiohttp transport), then alternates runs against each over loopback:
+By default the upstream is a real service: case-svc (FastAPI, its own token verification, a
+database read on a SQLite file) with one seeded case, read with ``GET /v1/cases/{id}`` and a
+``cases:read`` token of region 440000 — directly, and through the gateway as
+``/cases/v1/cases/{id}``. A small JWKS server serves the test key set to both verifiers, and a
+stand-in catalogue answers case-svc's one item lookup while the case is seeded.
+``--upstream stub`` measures the old stand-in instead (a minimal FastAPI app answering a constant
+document, ~80 µs of CPU per request), ``--upstream both`` measures both.
+
+Per upstream it alternates runs against each target over loopback:
 
 * closed loop (fixed concurrency, as fast as it goes): requests/s, p50, p99;
 * open loop (a fixed, moderate request rate): p50, p99 — the latency the gateway adds;
 
-and reports the median of the rounds, the gateway/direct throughput ratio and the added p50,
-then profiles one gateway under load with cProfile and prints where its time goes. The load
-generator shares the machine's cores with the servers, as the issue asks.
+and reports the median of the rounds, the gateway/direct throughput ratio, the added p50, CPU
+per request of every process, peak RSS and the machine's load average, then profiles one gateway
+under load with cProfile and prints where its time goes. The load generator shares the machine's
+cores with the servers, as the issue asks.
 
-    .venv/bin/python gateway/bench/bench_gateway.py [--rounds 5] [--seconds 3] [--quick]
+    .venv/bin/python gateway/bench/bench_gateway.py [--upstream case|stub|both] [--rounds 5] [--quick]
 """
 
 from __future__ import annotations
@@ -21,22 +29,33 @@ import json
 import os
 import pstats
 import signal
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
 import httpx
-from tongban_kit.testing import AppProcess, free_port, start_app
+from tongban_kit.identifiers import resident_id_check_digit
+from tongban_kit.testing import AppProcess, free_port, run_topic_prefix, start_app
 from tongban_kit.testkeys import TokenMinter
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from bench_apps import BENCH_BASIC_CODE  # noqa: E402
+
 CLIENTS = ("aiohttp", "httpx", "httpx-aiohttp")
+UPSTREAMS = ("case", "stub")
+# The mesh's public URL as both verifiers see it; tokens are issued by PUBLIC_URL + "/identity".
+PUBLIC_URL = "http://127.0.0.1:8000"
+LOCAL_BROKER = ("127.0.0.1", 39092)
+REGION = "440000"
 
 
 @dataclass
@@ -137,18 +156,187 @@ def peak_rss_mib(pid: int | None) -> float:
 
 
 def gateway_env(jwks: AppProcess, upstream: AppProcess, client: str) -> dict[str, str]:
-    """A gateway in front of the bench upstream, limits off (the bench measures the path, not 429s)."""
+    """A gateway in front of the bench upstream with every feature on (access log, limits, breakers).
+
+    The rate limits are on but high, so each request pays for its buckets without being refused.
+    """
     env = {
         "TONGBAN_ENV": "test",
         "TONGBAN_IDENTITY_URL": jwks.base_url,
+        "TONGBAN_PUBLIC_URL": PUBLIC_URL,
         "GATEWAY_HTTP_CLIENT": client,
-        "GATEWAY_RATE_LIMIT_CLIENT_RATE": "0",
-        "GATEWAY_RATE_LIMIT_IP_RATE": "0",
+        "GATEWAY_RATE_LIMIT_CLIENT_RATE": "1000000",
+        "GATEWAY_RATE_LIMIT_CLIENT_BURST": "1000000",
+        "GATEWAY_RATE_LIMIT_IP_RATE": "1000000",
+        "GATEWAY_RATE_LIMIT_IP_BURST": "1000000",
         "UVICORN_PROXY_HEADERS": "false",
     }
     for name in ("CATALOGUE", "CASE", "IDENTITY", "ESEAL", "EXCHANGE"):
         env[f"GATEWAY_UPSTREAM_{name}"] = upstream.base_url
     return env
+
+
+def broker_is_up() -> bool:
+    """True when the local Kafka broker accepts connections (case-svc's relay then has somewhere to go)."""
+    try:
+        with socket.create_connection(LOCAL_BROKER, timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+@dataclass
+class Scenario:
+    """One upstream, the gateways in front of it, and the request to measure."""
+
+    name: str
+    upstream: AppProcess
+    gateways: dict[str, AppProcess]
+    path: str
+    headers: dict[str, str]
+    rate: float
+    notes: list[str] = field(default_factory=list)
+
+
+def _id_number() -> str:
+    body = "44010619900307" + "123"
+    return body + resident_id_check_digit(body)
+
+
+async def seed_case(case: AppProcess, minter: TokenMinter) -> str:
+    """Submit one proxy case from Guangdong to Beijing directly to case-svc; its id."""
+    token = minter.mint(
+        "cases:submit",
+        audience="urn:tongban:case",
+        client_id=f"platform-{REGION}",
+        region=REGION,
+        expires_in=3600,
+    )
+    body = {
+        "basic_code": BENCH_BASIC_CODE,
+        "mode": "proxy",
+        "receiving_region": REGION,
+        "handling_region": "110000",
+        "applicant": {"type": "natural_person", "name": "张三", "id_number": _id_number()},
+        "materials": [{"code": "M01", "licence_id": "LIC-440000-1"}],
+        "form": {"phone": "13800000000"},
+        "delivery": {"method": "post", "address": "广州市天河区体育西路1号"},
+    }
+    async with httpx.AsyncClient(base_url=case.base_url, timeout=10) as client:
+        resp = await client.post(
+            "/v1/cases", json=body, headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "bench-1"}
+        )
+    if resp.status_code != 201:
+        raise RuntimeError(f"seeding the case failed: {resp.status_code} {resp.text[:500]}")
+    case_id: str = resp.json()["id"]
+    return case_id
+
+
+async def start_case_scenario(
+    args: argparse.Namespace, minter: TokenMinter, jwks: AppProcess, apps: list[AppProcess]
+) -> Scenario:
+    """case-svc on a SQLite file with one seeded case, and one gateway per client in front of it."""
+    tmp = Path(tempfile.mkdtemp(prefix="gateway-bench-case-"))
+    catalogue = start_app(
+        "bench_apps:create_catalogue", {"PYTHONPATH": str(HERE)}, free_port(), "bench-catalogue"
+    )
+    apps.append(catalogue)
+    await catalogue.wait_ready_async("/healthz")
+    broker = broker_is_up()
+    case = start_app(
+        "case_svc.main:create_app",
+        {
+            "TONGBAN_ENV": "test",
+            "TONGBAN_IDENTITY_URL": jwks.base_url,
+            "TONGBAN_PUBLIC_URL": PUBLIC_URL,
+            # Reads do not touch Kafka; with the local broker up the seeded case's event goes out
+            # under a topic prefix of its own, otherwise it waits in the outbox.
+            "TONGBAN_KAFKA_BOOTSTRAP": "{}:{}".format(*LOCAL_BROKER) if broker else "127.0.0.1:9",
+            "TONGBAN_TOPIC_PREFIX": f"gwbench-{run_topic_prefix()}",
+            "CASE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/case.db",
+            "CASE_BLOB_DIR": str(tmp / "blobs"),
+            "CASE_CATALOGUE_URL": catalogue.base_url,
+            "CASE_CONSUME_CATALOGUE": "false",
+            "CASE_DEADLINE_WORKER": "false",
+            "UVICORN_PROXY_HEADERS": "false",
+        },
+        free_port(),
+        "bench-case-svc",
+    )
+    apps.append(case)
+    gateways = {
+        c: start_app(
+            "tongban_gateway.main:create_app",
+            gateway_env(jwks, case, c),
+            free_port(),
+            f"bench-gateway-case-{c}",
+        )
+        for c in args.clients
+    }
+    apps.extend(gateways.values())
+    await case.wait_ready_async("/healthz", 90)
+    case_id = await seed_case(case, minter)
+    catalogue.stop()  # only the seeding needed it; it must not share the CPU during the runs
+    for gw in gateways.values():
+        await gw.wait_ready_async("/readyz", 90)
+    token = minter.mint(
+        "cases:read",
+        audience="urn:tongban:case",
+        client_id=f"platform-{REGION}",
+        region=REGION,
+        expires_in=3600,
+    )
+    return Scenario(
+        name="case-svc",
+        upstream=case,
+        gateways=gateways,
+        path=f"/v1/cases/{case_id}",
+        headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+        rate=args.rate if args.rate else args.case_rate,
+        notes=[
+            f"case-svc on SQLite ({tmp}/case.db), Kafka {'local broker' if broker else 'unreachable (outbox only)'}; "
+            f"GET /v1/cases/{case_id} with a cases:read token of {REGION}"
+        ],
+    )
+
+
+async def start_stub_scenario(
+    args: argparse.Namespace, minter: TokenMinter, jwks: AppProcess, apps: list[AppProcess]
+) -> Scenario:
+    """The stand-in upstream (a constant document) and one gateway per client in front of it."""
+    upstream = start_app("bench_apps:create_upstream", {"PYTHONPATH": str(HERE)}, free_port(), "bench-stub")
+    apps.append(upstream)
+    gateways = {
+        c: start_app(
+            "tongban_gateway.main:create_app",
+            gateway_env(jwks, upstream, c),
+            free_port(),
+            f"bench-gateway-stub-{c}",
+        )
+        for c in args.clients
+    }
+    apps.extend(gateways.values())
+    await upstream.wait_ready_async("/healthz")
+    for gw in gateways.values():
+        await gw.wait_ready_async("/readyz", 90)
+    token = minter.mint(
+        "cases:read",
+        audience="urn:tongban:case",
+        client_id=f"platform-{REGION}",
+        region=REGION,
+        expires_in=3600,
+    )
+    return Scenario(
+        name="stub",
+        upstream=upstream,
+        gateways=gateways,
+        path="/v1/cases/01a21ad4-5bcb-7649-a904-cbd348f11919",
+        headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+        rate=args.rate if args.rate else args.stub_rate,
+        notes=[
+            "stand-in upstream: a minimal FastAPI app answering a constant document (no token check, no DB)"
+        ],
+    )
 
 
 def summarise_profile(path: Path, top: int = 22) -> str:
@@ -210,147 +398,184 @@ def _short(filename: str) -> str:
     return filename.rsplit("/src/", 1)[-1]
 
 
-async def run_bench(args: argparse.Namespace) -> int:
-    minter = TokenMinter()
-    token = minter.mint(
-        "cases:read", audience="urn:tongban:case", client_id="platform-440000", region="440000"
+def load_average() -> str:
+    """The machine's 1, 5 and 15 minute load averages."""
+    return "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+
+
+async def measure(scenario: Scenario, args: argparse.Namespace) -> None:
+    """Alternate closed- and open-loop runs against direct and every gateway; print the medians."""
+    up = scenario.name
+    targets = {"direct": scenario.upstream.base_url + scenario.path}
+    targets.update(
+        {f"gateway[{c}]": gw.base_url + "/cases" + scenario.path for c, gw in scenario.gateways.items()}
     )
-    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-    pythonpath = {"PYTHONPATH": str(HERE)}
+    for url in targets.values():  # fail early on a broken setup
+        resp = await asyncio.to_thread(httpx.get, url, headers=scenario.headers, timeout=5)
+        if resp.status_code != 200:
+            raise RuntimeError(f"setup check failed: GET {url} -> {resp.status_code} {resp.text[:300]}")
+    for url in targets.values():  # warm pools, token caches, code paths
+        await closed_loop(url, scenario.headers, args.concurrency, 1.0)
+
+    # CPU per request of each process, measured over the closed-loop runs.
+    cpu: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    pids = {up: scenario.upstream.pid, **{f"gateway[{c}]": gw.pid for c, gw in scenario.gateways.items()}}
+    closed: dict[str, list[Result]] = defaultdict(list)
+    opened: dict[str, list[Result]] = defaultdict(list)
+    print()
+    print(f"== upstream: {up}")
+    for note in scenario.notes:
+        print(f"   {note}")
+    print(
+        f"   {args.rounds} rounds x {args.seconds:g} s per target; closed loop at concurrency "
+        f"{args.concurrency}, open loop at {scenario.rate:g} req/s; {os.cpu_count()} cores shared with "
+        f"the load generator; load average before: {load_average()}"
+    )
+    for round_no in range(args.rounds):
+        order = list(targets) if round_no % 2 == 0 else list(reversed(targets))
+        for name in order:
+            before = {proc: cpu_seconds(pid) for proc, pid in pids.items()}
+            load_before = time.process_time()
+            result = await closed_loop(targets[name], scenario.headers, args.concurrency, args.seconds)
+            count = result.rps * args.seconds
+            closed[name].append(result)
+            cpu[name]["load generator"].append((time.process_time() - load_before) / count * 1e6)
+            for proc in (up, name) if name != "direct" else (up,):
+                cpu[name][proc].append((cpu_seconds(pids[proc]) - before[proc]) / count * 1e6)
+        for name in order:
+            opened[name].append(await open_loop(targets[name], scenario.headers, scenario.rate, args.seconds))
+        print(
+            f"   round {round_no + 1}: "
+            + ", ".join(f"{n} {closed[n][-1].rps:.0f}/s p50 {opened[n][-1].p50_ms:.2f} ms" for n in targets)
+        )
+
+    def med(results: list[Result], attr: str) -> float:
+        return float(statistics.median(float(getattr(r, attr)) for r in results))
+
+    print()
+    print(
+        f"   {'target':22} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} | {'open p50':>9} {'open p99':>9} {'errors':>7}"
+    )
+    for name in targets:
+        errors = sum(r.errors for r in closed[name] + opened[name])
+        print(
+            f"   {name:22} {med(closed[name], 'rps'):8.0f} {med(closed[name], 'p50_ms'):8.2f} "
+            f"{med(closed[name], 'p99_ms'):8.2f} | {med(opened[name], 'p50_ms'):9.2f} "
+            f"{med(opened[name], 'p99_ms'):9.2f} {errors:7d}"
+        )
+    print()
+    direct_rps = med(closed["direct"], "rps")
+    direct_p50 = med(opened["direct"], "p50_ms")
+    for client in scenario.gateways:
+        name = f"gateway[{client}]"
+        ratio = med(closed[name], "rps") / direct_rps
+        ratios = sorted(g.rps / d.rps for g, d in zip(closed[name], closed["direct"], strict=True))
+        added = med(opened[name], "p50_ms") - direct_p50
+        print(
+            f"   {name:22} throughput {ratio * 100:5.1f}% of direct (per round {ratios[0] * 100:.0f}-"
+            f"{ratios[-1] * 100:.0f}%; target >= 75%: {'met' if ratio >= 0.75 else 'missed'}), "
+            f"added p50 at {scenario.rate:g} req/s {added:+.2f} ms (target <= 1 ms: "
+            f"{'met' if added <= 1.0 else 'missed'})"
+        )
+    print()
+    print("   CPU per request in the closed loop (median, microseconds; 10 ms clock ticks):")
+    for name in targets:
+        parts = ", ".join(f"{proc} {statistics.median(v):.0f}" for proc, v in cpu[name].items())
+        print(f"     {name:22} {parts}")
+    if len(scenario.gateways) > 1:
+        best = max(scenario.gateways, key=lambda c: med(closed[f"gateway[{c}]"], "rps"))
+        print(f"   fastest upstream client: {best}")
+    print(f"   load average after: {load_average()}")
+
+
+async def profile_gateway(
+    scenario: Scenario, args: argparse.Namespace, env_for: Callable[[str], dict[str, str]]
+) -> None:
+    """Run one gateway under cProfile in front of the scenario's upstream and summarise it."""
+    client = args.clients[0]
+    prof = Path(tempfile.mkdtemp(prefix="gateway-prof-")) / "gateway.prof"
+    port = free_port()
+    env = {
+        **os.environ,
+        **env_for(client),
+        "PYTHONUNBUFFERED": "1",
+        "PROFILE_OUT": str(prof),
+        "PROFILE_CLOCK": args.profile_clock,
+    }
+    log = (prof.parent / "gateway.log").open("wb")
+    profiled = subprocess.Popen(  # noqa: ASYNC220 - started once, outside the measured runs
+        [sys.executable, str(HERE / "profiled_gateway.py"), str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/cases{scenario.path}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                probe = await asyncio.to_thread(httpx.get, f"http://127.0.0.1:{port}/healthz", timeout=1)
+                if probe.status_code == 200:
+                    break
+            except httpx.TransportError:
+                await asyncio.sleep(0.25)
+        await closed_loop(url, scenario.headers, args.concurrency, 1.0)
+        profiled.send_signal(signal.SIGUSR2)
+        under = await closed_loop(url, scenario.headers, args.concurrency, args.profile_seconds)
+        profiled.send_signal(signal.SIGUSR1)
+        await asyncio.to_thread(profiled.wait, 30)
+    finally:
+        if profiled.poll() is None:
+            profiled.kill()
+            profiled.wait()
+        log.close()
+    print()
+    print(
+        f"   profile of gateway[{client}] in front of {scenario.name} under closed-loop load "
+        f"({args.profile_seconds:g} s, {under.rps:.0f} req/s with the profiler's overhead; "
+        f"{args.profile_clock} clock):"
+    )
+    print(summarise_profile(prof))
+
+
+async def run_bench(args: argparse.Namespace) -> int:
+    minter = TokenMinter(issuer=PUBLIC_URL + "/identity")
     apps: list[AppProcess] = []
-    profiled: subprocess.Popen[bytes] | None = None
+    started = time.monotonic()
     try:
         jwks = start_app(
             "bench_apps:create_jwks",
-            {**pythonpath, "BENCH_JWKS": json.dumps(minter.jwks)},
+            {"PYTHONPATH": str(HERE), "BENCH_JWKS": json.dumps(minter.jwks)},
             free_port(),
             "bench-jwks",
         )
-        upstream = start_app("bench_apps:create_upstream", pythonpath, free_port(), "bench-upstream")
-        apps += [jwks, upstream]
-        jwks.wait_ready("/healthz")
-        upstream.wait_ready("/healthz")
-        gateways = {}
-        for client in args.clients:
-            gw = start_app(
-                "tongban_gateway.main:create_app",
-                gateway_env(jwks, upstream, client),
-                free_port(),
-                f"bench-gateway-{client}",
-            )
-            apps.append(gw)
-            gateways[client] = gw
-        for gw in gateways.values():
-            gw.wait_ready("/readyz")
-
-        path = "/v1/cases/01a21ad4-5bcb-7649-a904-cbd348f11919"
-        targets = {"direct": upstream.base_url + path}
-        targets.update({f"gateway[{c}]": gw.base_url + "/cases" + path for c, gw in gateways.items()})
-        for url in targets.values():  # fail early on a broken setup
-            resp = await asyncio.to_thread(httpx.get, url, headers=headers, timeout=5)
-            if resp.status_code != 200:
-                print(f"setup check failed: GET {url} -> {resp.status_code} {resp.text[:200]}")
-                return 1
-        for url in targets.values():  # warm pools, token cache, code paths
-            await closed_loop(url, headers, args.concurrency, 1.0)
-
-        # CPU per request of each process, measured over the closed-loop runs.
-        cpu: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-        pids = {"upstream": upstream.pid, **{f"gateway[{c}]": gw.pid for c, gw in gateways.items()}}
-        closed: dict[str, list[Result]] = defaultdict(list)
-        opened: dict[str, list[Result]] = defaultdict(list)
-        print(
-            f"bench: {args.rounds} rounds x {args.seconds:g} s per target; closed loop at concurrency "
-            f"{args.concurrency}, open loop at {args.rate:g} req/s; {os.cpu_count()} cores shared with the load generator"
-        )
-        for round_no in range(args.rounds):
-            order = list(targets) if round_no % 2 == 0 else list(reversed(targets))
-            for name in order:
-                before = {proc: cpu_seconds(pid) for proc, pid in pids.items()}
-                load_before = time.process_time()
-                result = await closed_loop(targets[name], headers, args.concurrency, args.seconds)
-                count = result.rps * args.seconds
-                closed[name].append(result)
-                cpu[name]["load generator"].append((time.process_time() - load_before) / count * 1e6)
-                for proc in ("upstream", name) if name != "direct" else ("upstream",):
-                    cpu[name][proc].append((cpu_seconds(pids[proc]) - before[proc]) / count * 1e6)
-            for name in order:
-                opened[name].append(await open_loop(targets[name], headers, args.rate, args.seconds))
-            print(f"  round {round_no + 1}: " + ", ".join(f"{n} {closed[n][-1].rps:.0f}/s" for n in targets))
-
-        def med(results: list[Result], field: str) -> float:
-            return float(statistics.median(float(getattr(r, field)) for r in results))
-
-        print()
-        print(
-            f"{'target':24} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} | {'open p50':>9} {'open p99':>9} {'errors':>7}"
-        )
-        for name in targets:
-            errors = sum(r.errors for r in closed[name] + opened[name])
-            print(
-                f"{name:24} {med(closed[name], 'rps'):8.0f} {med(closed[name], 'p50_ms'):8.2f} "
-                f"{med(closed[name], 'p99_ms'):8.2f} | {med(opened[name], 'p50_ms'):9.2f} "
-                f"{med(opened[name], 'p99_ms'):9.2f} {errors:7d}"
-            )
-        print()
-        direct_rps = med(closed["direct"], "rps")
-        direct_p50 = med(opened["direct"], "p50_ms")
-        for client in gateways:
-            name = f"gateway[{client}]"
-            ratio = med(closed[name], "rps") / direct_rps
-            added = med(opened[name], "p50_ms") - direct_p50
-            print(
-                f"{name:24} throughput {ratio * 100:5.1f}% of direct (target >= 75%: "
-                f"{'met' if ratio >= 0.75 else 'missed'}), added p50 at {args.rate:g} req/s {added:+.2f} ms "
-                f"(target <= 1 ms: {'met' if added <= 1.0 else 'missed'})"
-            )
-        print()
-        print("CPU per request in the closed loop (median, microseconds; 10 ms clock ticks):")
-        for name in targets:
-            parts = ", ".join(f"{proc} {statistics.median(v):.0f}" for proc, v in cpu[name].items())
-            print(f"  {name:24} {parts}")
-        best = max(gateways, key=lambda c: med(closed[f"gateway[{c}]"], "rps"))
-        print(f"fastest upstream client: {best}")
-        print()
-        print("peak RSS (MiB): " + ", ".join(f"{app.name} {peak_rss_mib(app.pid):.0f}" for app in apps))
-
-        if args.profile:
+        apps.append(jwks)
+        await jwks.wait_ready_async("/healthz")
+        wanted = UPSTREAMS if args.upstream == "both" else (args.upstream,)
+        for which in wanted:
+            begin = len(apps)
+            if which == "case":
+                scenario = await start_case_scenario(args, minter, jwks, apps)
+            else:
+                scenario = await start_stub_scenario(args, minter, jwks, apps)
+            await measure(scenario, args)
             print()
-            prof = Path(tempfile.mkdtemp(prefix="gateway-prof-")) / "gateway.prof"
-            port = free_port()
-            env = {**os.environ, **gateway_env(jwks, upstream, best), "PYTHONUNBUFFERED": "1"}
-            log = (prof.parent / "gateway.log").open("wb")
-            env["PROFILE_OUT"] = str(prof)
-            profiled = subprocess.Popen(  # noqa: ASYNC220 - started once, outside the measured runs
-                [sys.executable, str(HERE / "profiled_gateway.py"), str(port)],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-            url = f"http://127.0.0.1:{port}/cases{path}"
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    probe = await asyncio.to_thread(httpx.get, f"http://127.0.0.1:{port}/healthz", timeout=1)
-                    if probe.status_code == 200:
-                        break
-                except httpx.TransportError:
-                    await asyncio.sleep(0.25)
-            await closed_loop(url, headers, args.concurrency, 1.0)
-            profiled.send_signal(signal.SIGUSR2)
-            under = await closed_loop(url, headers, args.concurrency, args.profile_seconds)
-            profiled.send_signal(signal.SIGUSR1)
-            await asyncio.to_thread(profiled.wait, 30)
-            log.close()
             print(
-                f"profile of gateway[{best}] under closed-loop load ({args.profile_seconds:g} s, "
-                f"{under.rps:.0f} req/s with the profiler's overhead):"
+                "   peak RSS (MiB): "
+                + ", ".join(
+                    f"{app.name} {peak_rss_mib(app.pid):.0f}"
+                    for app in [jwks, *apps[begin:]]
+                    if app.is_running()
+                )
             )
-            print(summarise_profile(prof))
+            if args.profile:
+                upstream = scenario.upstream
+                await profile_gateway(scenario, args, lambda c, up=upstream: gateway_env(jwks, up, c))
+            for app in reversed(apps[begin:]):  # the next scenario gets the machine to itself
+                app.stop()
+        print(f"\nbench took {time.monotonic() - started:.0f} s; load average at the end: {load_average()}")
         return 0
     finally:
-        if profiled is not None and profiled.poll() is None:
-            profiled.kill()
         for app in reversed(apps):
             app.stop()
 
@@ -359,15 +584,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--upstream", choices=(*UPSTREAMS, "both"), default="case")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=3.0, help="length of each run")
     parser.add_argument("--concurrency", type=int, default=16, help="closed-loop connections")
+    parser.add_argument("--rate", type=float, default=0.0, help="open-loop req/s for every upstream")
+    parser.add_argument("--case-rate", type=float, default=50.0, help="open-loop req/s against case-svc")
+    parser.add_argument("--stub-rate", type=float, default=300.0, help="open-loop req/s against the stub")
     parser.add_argument(
-        "--rate", type=float, default=300.0, help="open-loop requests per second (moderate load)"
+        "--clients",
+        type=lambda s: s.split(","),
+        default=["aiohttp"],
+        help=f"gateway upstream clients, comma-separated ({', '.join(CLIENTS)}); the first is profiled",
     )
-    parser.add_argument("--clients", type=lambda s: s.split(","), default=list(CLIENTS))
     parser.add_argument("--no-profile", dest="profile", action="store_false")
     parser.add_argument("--profile-seconds", type=float, default=5.0)
+    parser.add_argument(
+        "--profile-clock",
+        choices=("cpu", "wall"),
+        default="cpu",
+        help="cpu: thread CPU time (a preempted socket write is not charged); wall: cProfile's default",
+    )
     parser.add_argument("--quick", action="store_true", help="2 rounds of 1.5 s, for a smoke run")
     args = parser.parse_args()
     if args.quick:
