@@ -12,6 +12,7 @@ ASGITransport, no gateway, no network). Targets: search p99 < 20 ms, item read p
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import random
 import statistics
@@ -19,18 +20,21 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 from asgi_lifespan import LifespanManager
 from catalogue_svc.adapters.repository import ItemRepository
-from catalogue_svc.adapters.search_index import SqlSearchIndex
+from catalogue_svc.adapters.search_index import FIELD_BITS, SqlSearchIndex, item_token_rows
 from catalogue_svc.config import Settings
-from catalogue_svc.domain.model import Item
+from catalogue_svc.domain.model import Item, ItemVersion
 from catalogue_svc.domain.reference import ITEM_TYPE_CODE_PREFIXES
+from catalogue_svc.domain.search import SearchField, index_tokens
 from catalogue_svc.main import create_app
-from catalogue_svc.seed import load_seed
+from catalogue_svc.seed import SeedItem, load_seed
 from sqlalchemy import text
 from tongban_kit import testing
 
@@ -38,7 +42,7 @@ ITEMS = int(os.environ.get("BENCH_ITEMS", "10000"))
 SEARCHES = int(os.environ.get("BENCH_SEARCHES", "1200"))
 READS = int(os.environ.get("BENCH_READS", "3000"))
 DATABASES = os.environ.get("BENCH_DATABASES", "sqlite,postgresql").split(",")
-BATCH = 250
+BATCH = 500
 SEARCH_P99_MS = 20.0
 READ_P99_MS = 5.0
 
@@ -80,18 +84,43 @@ def percentile(samples: list[float], p: float) -> float:
     return ordered[rank] * 1000
 
 
-async def load_items(app_runtime: object, count: int) -> list[str]:
-    """Store and index ``count`` items varied from the seed; return their basic codes."""
-    runtime = app_runtime
+def _shared_rows(seed_item: SeedItem) -> dict[str, tuple[int, int]]:
+    """The material and FAQ tokens of a seed item (the same for all its variants): token -> (bits, weight)."""
+    item, _ = seed_item.materialise(now=datetime(2025, 1, 1, tzinfo=UTC))
+    assert item.current is not None
+    merged: dict[str, tuple[int, int]] = {}
+    for t in index_tokens(item.current, seed_item.faqs):
+        if t.field in (SearchField.MATERIAL, SearchField.FAQ):
+            bits, weight = merged.get(t.token, (0, 0))
+            merged[t.token] = (bits | FIELD_BITS[t.field], weight + t.weight)
+    return merged
+
+
+def _variant_rows(version: ItemVersion, shared: dict[str, tuple[int, int]]) -> list[dict[str, Any]]:
+    """What ``item_token_rows`` gives for a variant, computing only its own code and name tokens."""
+    merged = dict(shared)
+    bare = version.content.model_copy(update={"materials": ()})
+    own = replace(version, content=bare)
+    for t in index_tokens(own):
+        bits, weight = merged.get(t.token, (0, 0))
+        merged[t.token] = (bits | FIELD_BITS[t.field], weight + t.weight)
+    return [
+        {"token": tk, "basic_code": version.basic_code, "version": version.number, "fields": b, "weight": w}
+        for tk, (b, w) in merged.items()
+    ]
+
+
+async def load_items(runtime: Any, count: int) -> list[str]:
+    """Store and index ``count`` items varied from the seed through the service's repositories."""
     seed = load_seed().items
+    shared = [_shared_rows(s) for s in seed]
     start = datetime(2025, 1, 1, tzinfo=UTC)
     codes: list[str] = []
-    session_factory = runtime.session_factory  # type: ignore[attr-defined]
     for first in range(0, count, BATCH):
-        async with session_factory() as session:
+        async with runtime.session_factory() as session:
             items = ItemRepository(session)
             index = SqlSearchIndex(session)
-            indexed = []
+            rows: list[dict[str, Any]] = []
             for i in range(first, min(first + BATCH, count)):
                 base = seed[i % len(seed)]
                 place = PLACES[(i // len(seed)) % len(PLACES)]
@@ -99,13 +128,19 @@ async def load_items(app_runtime: object, count: int) -> list[str]:
                 code = f"{ITEM_TYPE_CODE_PREFIXES[content.item_type]}{20000 + i:05d}000"
                 now = start + timedelta(seconds=i)
                 item = Item.create(code, content, now=now)
-                item.publish(now=now)
+                version = item.publish(now=now)
                 item.pull_events()
                 await items.add(item, now=now)
-                assert item.current is not None
-                indexed.append((item.current, base.faqs))
+                variant = _variant_rows(version, shared[i % len(seed)])
+                if i % 997 == 0:  # the shortcut must store exactly what the service would
+                    expected = item_token_rows(version, base.faqs)
+                    assert sorted(variant, key=lambda r: r["token"]) == sorted(
+                        expected, key=lambda r: r["token"]
+                    )
+                rows.extend(variant)
                 codes.append(code)
-            await index.index_new_items(indexed)
+            rows.sort(key=lambda r: (r["token"], r["basic_code"]))
+            await index._insert(rows)
             await session.commit()
     return codes
 
@@ -136,8 +171,12 @@ async def run(database: str, url: str) -> dict[str, float]:
                 await conn.execution_options(isolation_level="AUTOCOMMIT")
                 await conn.execute(text("VACUUM ANALYZE"))
         else:
+            # What a running embedded service has long done: planner statistics, WAL checkpointed.
             async with runtime.engine.begin() as conn:
                 await conn.execute(text("ANALYZE"))
+            async with runtime.engine.connect() as conn:
+                await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        gc.collect()  # the loader's garbage is not the service's steady state
         print(
             f"[{database}] loaded {len(codes)} items, {rows} search tokens in {time.perf_counter() - t0:.1f} s"
         )
@@ -164,9 +203,12 @@ async def run(database: str, url: str) -> dict[str, float]:
             for code in codes[:50]:
                 await client.get(f"/v1/items/{code}")
             reads: list[float] = []
-            for _ in range(READS):
+            floor: list[float] = []
+            for n in range(READS):
                 code = rnd.choice(codes)
                 await timed(reads, lambda code=code: client.get(f"/v1/items/{code}"))
+                if n % 3 == 0:  # the app's own floor: middleware and routing, no database
+                    await timed(floor, lambda: client.get("/healthz"))
     worst = max(per_query, key=lambda q: percentile(per_query[q], 99))
     print(f"[{database}] first-page hits (of at most 100): " + ", ".join(f"{q}={n}" for q, n in hits.items()))
     print(f"[{database}] slowest query: {worst!r} p99 {percentile(per_query[worst], 99):.2f} ms")
@@ -177,6 +219,8 @@ async def run(database: str, url: str) -> dict[str, float]:
         "read_p50": percentile(reads, 50),
         "read_p99": percentile(reads, 99),
         "read_mean": statistics.fmean(reads) * 1000,
+        "floor_p50": percentile(floor, 50),
+        "floor_p99": percentile(floor, 99),
     }
 
 
@@ -210,7 +254,8 @@ async def main() -> int:
             f"  {database:<10} search p50 {r['search_p50']:6.2f} ms  p99 {r['search_p99']:6.2f} ms "
             f"(target < {SEARCH_P99_MS:.0f} ms: {'ok' if search_ok else 'MISSED'})   "
             f"item read p50 {r['read_p50']:5.2f} ms  p99 {r['read_p99']:5.2f} ms "
-            f"(target < {READ_P99_MS:.0f} ms: {'ok' if read_ok else 'MISSED'})"
+            f"(target < {READ_P99_MS:.0f} ms: {'ok' if read_ok else 'MISSED'})   "
+            f"GET /healthz p50 {r['floor_p50']:4.2f} ms p99 {r['floor_p99']:5.2f} ms"
         )
     return 0 if ok and results else 1
 

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from tongban_contracts import topics
 from tongban_kit.app import ServiceRuntime, create_service_app
 
+from catalogue_svc.adapters.database import tune_connections
 from catalogue_svc.api import faqs, guide, items, regions
 from catalogue_svc.api.deps import uow_for
 from catalogue_svc.api.errors import install_catalogue_problem_handlers
@@ -13,6 +14,11 @@ from catalogue_svc.config import Settings, get_settings
 from catalogue_svc.service_layer.seeding import seed_catalogue
 
 SERVICE_ROOT = Path(__file__).resolve().parents[2]
+
+
+async def tune_database(runtime: ServiceRuntime) -> None:
+    """Per-connection database settings; runs before anything opens a connection."""
+    tune_connections(runtime.engine)
 
 
 async def load_seed_catalogue(runtime: ServiceRuntime) -> None:
@@ -33,7 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         service_root=SERVICE_ROOT,
         routers=[items.router, regions.router, faqs.router, guide.router],
         topics=topics.ALL_TOPICS,
-        on_startup=[load_seed_catalogue] if settings.load_seed else [],
+        on_startup=[tune_database, *([load_seed_catalogue] if settings.load_seed else [])],
     )
     install_catalogue_problem_handlers(app)
     return app

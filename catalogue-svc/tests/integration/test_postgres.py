@@ -184,3 +184,8 @@ async def test_bounded_and_single_token_search_equal_the_aggregate_on_postgres(
         assert await check_bounded_search_is_exact(make_session_factory(engine), seed=seed) >= 40
     finally:
         await engine.dispose()
+
+
+async def test_connections_plan_statements_for_their_own_parameters(pg_catalogue: Catalogue) -> None:
+    async with pg_catalogue.runtime.engine.connect() as conn:
+        assert (await conn.exec_driver_sql("SHOW plan_cache_mode")).scalar_one() == "force_custom_plan"

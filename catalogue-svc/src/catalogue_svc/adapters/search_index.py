@@ -14,8 +14,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, func, or_, select
+from sqlalchemy import String, Table, and_, delete, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from catalogue_svc.adapters.orm import FaqRow, FaqSearchTokenRow, ItemRow, SearchTokenRow
 from catalogue_svc.adapters.repository import ItemFilters, filter_conditions
@@ -26,6 +27,8 @@ from catalogue_svc.domain.search import SearchField, faq_index_tokens, index_tok
 _CHUNK = 2000
 # Rows read from the head of each token's rank list before proving a page (see ``_bounded``).
 _MIN_DEPTH = 100
+# A token in at most this many items drives an aggregate that the page's proof could not avoid.
+_DRIVER_CAP = 3000
 # Core inserts: the ORM's bulk path costs more per row than SQLite spends storing it.
 _TOKENS: Table = SearchTokenRow.__table__  # type: ignore[assignment]
 _FAQ_TOKENS: Table = FaqSearchTokenRow.__table__  # type: ignore[assignment]
@@ -70,12 +73,13 @@ class ScoredKey:
     score: int
 
 
-def _rank_key(hit: ScoredKey) -> tuple[int, str]:
-    return (-hit.score, hit.key)
-
-
 def _is_after(hit: ScoredKey, cursor: ScoredKey) -> bool:
     return hit.score < cursor.score or (hit.score == cursor.score and hit.key > cursor.key)
+
+
+def _filters(filters: ItemFilters) -> list[Any]:
+    """Conditions on ``items`` for the filters (items with tokens are in force: only filters remain)."""
+    return [] if filters == ItemFilters() else filter_conditions(filters)
 
 
 class SqlSearchIndex:
@@ -122,110 +126,165 @@ class SqlSearchIndex:
         if not wanted:
             return []
         if len(wanted) == 1:
-            hits = await self._single_token(wanted[0], filters, after, limit)
-        else:
-            bounded = await self._bounded(wanted, filters, after, limit)
-            hits = bounded if bounded is not None else await self._aggregate(wanted, filters, after, limit)
-        if not hits:
-            return []
-        rows = await self.session.scalars(
-            select(ItemRow).where(ItemRow.basic_code.in_([h.key for h in hits]))
-        )
-        by_code = {r.basic_code: r for r in rows}
-        return [(by_code[h.key], h.score) for h in hits if h.key in by_code]
+            return await self._single_token(wanted[0], filters, after, limit)
+        return await self._several_tokens(wanted, filters, after, limit)
 
     async def _single_token(
         self, token: str, filters: ItemFilters, after: ScoredKey | None, limit: int
-    ) -> list[ScoredKey]:
+    ) -> list[tuple[ItemRow, int]]:
         """One token: its rows in rank-index order are the answer; read only the page."""
         t = SearchTokenRow
-        query = select(t.basic_code, t.weight).where(t.token == token)
+        query = (
+            select(ItemRow, t.weight)
+            .join(ItemRow, ItemRow.basic_code == t.basic_code)
+            .where(t.token == token, *_filters(filters))
+        )
         if after is not None:
             query = query.where(
                 or_(t.weight < after.score, and_(t.weight == after.score, t.basic_code > after.key))
             )
-        if filters != ItemFilters():
-            query = query.join(ItemRow, ItemRow.basic_code == t.basic_code).where(*filter_conditions(filters))
         query = query.order_by(t.weight.desc(), t.basic_code).limit(limit)
-        return [ScoredKey(code, int(w)) for code, w in (await self.session.execute(query)).all()]
+        return [(row, int(w)) for row, w in (await self.session.execute(query)).all()]
+
+    async def _several_tokens(
+        self, tokens: list[str], filters: ItemFilters, after: ScoredKey | None, limit: int
+    ) -> list[tuple[ItemRow, int]]:
+        """Several tokens: prove the page from the lists' heads, else aggregate over the rarest list."""
+        depth = max(_MIN_DEPTH, 4 * limit)
+        heads, counts = await self._heads(tokens, depth)
+        if not all(heads):
+            return []  # a token nothing contains: no item matches them all
+        bounded = await self._bounded(tokens, filters, after, limit, heads, depth)
+        if bounded is not None:
+            return bounded
+        rarest = min(range(len(tokens)), key=lambda n: (counts[n], n))
+        driver = tokens[rarest] if counts[rarest] <= _DRIVER_CAP else None
+        return await self._aggregate(tokens, filters, after, limit, driver=driver)
+
+    async def _heads(self, tokens: list[str], depth: int) -> tuple[list[list[tuple[str, int]]], list[int]]:
+        """In one statement: the first ``depth`` rows of each token's rank list, and its item count
+        up to ``_DRIVER_CAP + 1`` (counting stops there)."""
+        t = SearchTokenRow
+        parts = []
+        for n, token in enumerate(tokens):
+            top = (
+                select(t.basic_code, t.weight)
+                .where(t.token == token)
+                .order_by(t.weight.desc(), t.basic_code)
+                .limit(depth)
+                .subquery()
+            )
+            parts.append(select(literal(n).label("n"), top.c.basic_code, top.c.weight))
+            capped = select(t.basic_code).where(t.token == token).limit(_DRIVER_CAP + 1).subquery()
+            parts.append(
+                select(literal(n).label("n"), literal(None, String).label("code"), func.count()).select_from(
+                    capped
+                )
+            )
+        heads: list[list[tuple[str, int]]] = [[] for _ in tokens]
+        counts = [0 for _ in tokens]
+        for n, code, weight in (await self.session.execute(union_all(*parts))).all():
+            if code is None:
+                counts[n] = int(weight)
+            else:
+                heads[n].append((code, int(weight)))
+        for head in heads:  # UNION ALL keeps no order: restore each list's rank order
+            head.sort(key=lambda row: (-row[1], row[0]))
+        return heads, counts
 
     async def _aggregate(
-        self, tokens: list[str], filters: ItemFilters, after: ScoredKey | None, limit: int
-    ) -> list[ScoredKey]:
-        """The domain's SQL, literally: every token's rows, grouped per item, best first."""
+        self,
+        tokens: list[str],
+        filters: ItemFilters,
+        after: ScoredKey | None,
+        limit: int,
+        *,
+        driver: str | None = None,
+    ) -> list[tuple[ItemRow, int]]:
+        """The domain's SQL, literally: every token's rows, grouped per item, best first.
+
+        With a ``driver`` token only the items in its list are grouped: every match contains it,
+        so the page is the same while a rare token keeps long lists from being read in full.
+        """
         t = SearchTokenRow
         score = func.sum(t.weight)
         having = [func.count() == len(tokens)]
         if after is not None:
             having.append(or_(score < after.score, and_(score == after.score, t.basic_code > after.key)))
-        matches = (
-            select(t.basic_code.label("basic_code"), score.label("score"))
-            .where(t.token.in_(tokens))
-            .group_by(t.basic_code)
-            .having(*having)
-            .subquery("matches")
+        query = select(t.basic_code.label("basic_code"), score.label("score")).where(t.token.in_(tokens))
+        if driver is not None:
+            driven = aliased(SearchTokenRow)
+            query = query.where(t.basic_code.in_(select(driven.basic_code).where(driven.token == driver)))
+        matches = query.group_by(t.basic_code).having(*having).subquery("matches")
+        # Items are joined after grouping: the token index drives the plan, never the filtered items.
+        page = (
+            select(ItemRow, matches.c.score)
+            .join(matches, matches.c.basic_code == ItemRow.basic_code)
+            .where(*_filters(filters))
+            .order_by(matches.c.score.desc(), matches.c.basic_code)
+            .limit(limit)
         )
-        query = select(matches.c.basic_code, matches.c.score)
-        if filters != ItemFilters():
-            # Joined after grouping: the token index drives the plan, never the filtered items.
-            query = query.join(ItemRow, ItemRow.basic_code == matches.c.basic_code).where(
-                *filter_conditions(filters)
-            )
-        query = query.order_by(matches.c.score.desc(), matches.c.basic_code).limit(limit)
-        return [ScoredKey(code, int(s)) for code, s in (await self.session.execute(query)).all()]
+        return [(row, int(s)) for row, s in (await self.session.execute(page)).all()]
 
     async def _bounded(
-        self, tokens: list[str], filters: ItemFilters, after: ScoredKey | None, limit: int
-    ) -> list[ScoredKey] | None:
-        """The exact top ``limit`` from the head of each token's rank list, or None when unproven.
+        self,
+        tokens: list[str],
+        filters: ItemFilters,
+        after: ScoredKey | None,
+        limit: int,
+        heads: list[list[tuple[str, int]]],
+        depth: int,
+    ) -> list[tuple[ItemRow, int]] | None:
+        """The exact page from the heads of the tokens' rank lists, or None when that is unproven.
 
-        Read the first ``depth`` rows of every token's list (weight desc, code asc) and score the
-        items seen in full. An item seen in no head lies below every list's last head row, so its
-        score is at most the sum ``bound`` of those rows' weights, and at that score its code is
-        above each of their codes. If the ``limit``-th scored candidate beats that, no unseen item
-        can enter the page. A list shorter than ``depth`` holds every match, so it is the candidate
-        set. Otherwise the caller falls back to ``_aggregate``.
+        Score the items seen in any head in full. An item seen in no head lies below every list's
+        last head row, so its score is at most the sum ``bound`` of those rows' weights, and at that
+        score its code is above each of their codes. If the ``limit``-th scored candidate beats
+        that, no unseen item can enter the page. A list shorter than ``depth`` holds every match,
+        so it alone is the candidate set and the page is exact.
         """
-        t = SearchTokenRow
-        depth = max(_MIN_DEPTH, 4 * limit)
-        heads: list[list[tuple[str, int]]] = []
-        for token in tokens:
-            head = (
-                await self.session.execute(
-                    select(t.basic_code, t.weight)
-                    .where(t.token == token)
-                    .order_by(t.weight.desc(), t.basic_code)
-                    .limit(depth)
-                )
-            ).all()
-            if not head:
-                return []  # a token nothing contains: no item matches them all
-            heads.append([(code, int(w)) for code, w in head])
         complete = min((h for h in heads if len(h) < depth), key=len, default=None)
         candidates = (
             {code for code, _ in complete} if complete is not None else {c for h in heads for c, _ in h}
         )
         scored = await self._score(tokens, filters, sorted(candidates))
-        ranked = sorted((h for h in scored if after is None or _is_after(h, after)), key=_rank_key)
+        ranked = sorted(
+            (
+                hit
+                for hit in scored
+                if after is None or _is_after(ScoredKey(hit[0].basic_code, hit[1]), after)
+            ),
+            key=lambda hit: (-hit[1], hit[0].basic_code),
+        )
         if complete is not None:
             return ranked[:limit]
         if len(ranked) < limit:
             return None
         bound = sum(h[-1][1] for h in heads)
         top_code_at_bound = max(h[-1][0] for h in heads)
-        last = ranked[limit - 1]
-        if last.score > bound or (last.score == bound and last.key <= top_code_at_bound):
+        last_row, last_score = ranked[limit - 1]
+        if last_score > bound or (last_score == bound and last_row.basic_code <= top_code_at_bound):
             return ranked[:limit]
         return None
 
-    async def _score(self, tokens: list[str], filters: ItemFilters, codes: list[str]) -> list[ScoredKey]:
-        """Full scores of the given items that contain every token and pass the filters."""
+    async def _score(
+        self, tokens: list[str], filters: ItemFilters, codes: list[str]
+    ) -> list[tuple[ItemRow, int]]:
+        """Full scores of the given items that contain every token and pass the filters, with their rows."""
         t = SearchTokenRow
-        query = select(t.basic_code, func.sum(t.weight)).where(t.token.in_(tokens), t.basic_code.in_(codes))
-        if filters != ItemFilters():
-            query = query.join(ItemRow, ItemRow.basic_code == t.basic_code).where(*filter_conditions(filters))
-        query = query.group_by(t.basic_code).having(func.count() == len(tokens))
-        return [ScoredKey(code, int(s)) for code, s in (await self.session.execute(query)).all()]
+        scores = (
+            select(t.basic_code.label("basic_code"), func.sum(t.weight).label("score"))
+            .where(t.token.in_(tokens), t.basic_code.in_(codes))
+            .group_by(t.basic_code)
+            .having(func.count() == len(tokens))
+            .subquery("scores")
+        )
+        query = (
+            select(ItemRow, scores.c.score)
+            .join(scores, scores.c.basic_code == ItemRow.basic_code)
+            .where(*_filters(filters))
+        )
+        return [(row, int(s)) for row, s in (await self.session.execute(query)).all()]
 
     async def search_faqs(
         self,
