@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pyotp
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -284,22 +284,20 @@ class Record:
 
 async def read_topic(bootstrap: str, topic: str, *, timeout: float = 60.0) -> list[Record]:
     """Every message of a topic from the beginning up to its end now (no consumer group)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
     await consumer.start()
     out: list[Record] = []
+    deadline = time.monotonic() + timeout
     try:
-        partitions = consumer.partitions_for_topic(topic)
-        deadline = time.monotonic() + timeout
-        while not partitions:
-            assert time.monotonic() < deadline, f"topic {topic} does not exist"
-            await consumer.force_metadata_update()
-            partitions = consumer.partitions_for_topic(topic)
-            await asyncio.sleep(0.2)
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
-        consumer.assign(tps)
+        while not consumer.assignment():  # without a group every partition is assigned once known
+            assert time.monotonic() < deadline, f"topic {topic} has no partitions"
+            await consumer.getmany(timeout_ms=200)
+        tps = sorted(consumer.assignment())
         await consumer.seek_to_beginning(*tps)
         ends = await consumer.end_offsets(tps)
-        while any(await consumer.position(tp) < ends[tp] for tp in tps):
+        while any([await consumer.position(tp) < ends[tp] for tp in tps]):
             assert time.monotonic() < deadline, f"reading {topic} took over {timeout} s"
             batch = await consumer.getmany(timeout_ms=500)
             for records in batch.values():

@@ -334,7 +334,7 @@ def test_beijing_concludes_with_its_own_sealed_licence_and_guangdong_delivers(
     # An approval of a licence-issuing item must name the licence.
     missing = beijing.command(case_id, "conclude", {"decision": "approved"}, expect=422)
     assert missing["code"] == "rule-violation", missing
-    assert [e["type"] for e in missing["errors"]] == ["licence-required"]
+    assert "licence-required" in [e["type"] for e in missing["errors"]]
     concluded = beijing.command(
         case_id,
         "conclude",
