@@ -464,3 +464,47 @@ async def test_an_unexpected_error_becomes_a_500_problem() -> None:
     assert body["code"] == "internal-error" and "bug" not in body["detail"]
     assert dict(sent[0]["headers"])[b"content-type"] == b"application/problem+json"
     await gateway.shutdown()
+
+
+class _DocResponse:
+    status = 200
+
+    async def read(self) -> bytes:
+        return b'{"openapi": "3.1.0", "paths": {"/v1/things": {"get": {"responses": {"200": {}}}}}}'
+
+    def release(self) -> None:
+        return None
+
+
+class _LateUpstream:
+    """Refuses connections until it is switched on, like a service still starting."""
+
+    def __init__(self) -> None:
+        self.up = False
+
+    async def send(self, *args: Any) -> Any:
+        from tongban_gateway.adapters.upstream import UpstreamConnectError
+
+        if not self.up:
+            raise UpstreamConnectError("connection refused")
+        return _DocResponse()
+
+
+async def test_openapi_missing_after_startup_is_fetched_while_the_caller_waits() -> None:
+    import orjson
+    from tongban_gateway.adapters.openapi_source import OpenAPISource
+
+    late = _LateUpstream()
+    source = OpenAPISource(
+        {"openapi": "3.1.0", "paths": {}}, {"cases": ("/cases", ["http://cases"], late)}, 60.0
+    )
+    await source.refresh()  # at start-up, before the service listens
+    # Within a second of the last attempt the partial document is answered at once.
+    assert "/cases/v1/things" not in orjson.loads(await source.merged())["paths"]
+    late.up = True
+    source._refreshed_at -= 2
+    assert "/cases/v1/things" in orjson.loads(await source.merged())["paths"]  # this very call gets it
+    late.up = False
+    source._refreshed_at -= 120  # complete: later refreshes run behind and keep the last good copy
+    assert "/cases/v1/things" in orjson.loads(await source.merged())["paths"]
+    await source.close()

@@ -14,6 +14,7 @@ from tongban_gateway.adapters.upstream import UpstreamClient, UpstreamError
 from tongban_gateway.domain.openapi_merge import merge_documents
 
 log = structlog.get_logger("tongban.gateway.openapi")
+MISSING_RETRY_SECONDS = 1.0
 
 
 class OpenAPISource:
@@ -70,15 +71,21 @@ class OpenAPISource:
             self._task = asyncio.get_running_loop().create_task(self.refresh())
 
     async def merged(self) -> bytes:
-        """The merged document; the first call waits for a fetch, later ones refresh in the background."""
+        """The merged document: a first or incomplete one waits for a fetch; complete ones refresh behind."""
         if self._refreshed_at == 0.0:
             await self.refresh()
-        else:
-            age = time.monotonic() - self._refreshed_at
-            incomplete = len(self.documents) < len(self.upstreams)
-            # Missing documents are retried at most every 5 s; complete ones after refresh_seconds.
-            if age > self.refresh_seconds or (incomplete and age > min(5.0, self.refresh_seconds)):
+            return self._merged
+        age = time.monotonic() - self._refreshed_at
+        if len(self.documents) < len(self.upstreams):
+            # The start-up fetch usually runs before the services listen: the caller waits for the
+            # missing documents (at most the fetch timeout, at most one attempt a second) rather than
+            # being handed a document without them.
+            if age > MISSING_RETRY_SECONDS or (self._task is not None and not self._task.done()):
                 self._refresh_in_background()
+                assert self._task is not None
+                await asyncio.shield(self._task)
+        elif age > self.refresh_seconds:
+            self._refresh_in_background()
         return self._merged
 
     async def close(self) -> None:
