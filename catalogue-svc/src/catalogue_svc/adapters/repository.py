@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, insert, select, update
+from sqlalchemy import Row, and_, exists, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -130,6 +130,25 @@ def _facts(item: Item) -> dict[str, Any]:
         "promised_limit_days": c.promised_limit_days,
         "valid_from": current.valid_from,
     }
+
+
+# What lists show of an item: read as plain rows, without building ORM objects.
+SUMMARY_COLUMNS = (
+    ItemRow.basic_code,
+    ItemRow.current_version,
+    ItemRow.name,
+    ItemRow.item_type,
+    ItemRow.ministry,
+    ItemRow.mode_online,
+    ItemRow.mode_proxy,
+    ItemRow.mode_joint,
+    ItemRow.audience_natural,
+    ItemRow.audience_legal,
+    ItemRow.statutory_limit_days,
+    ItemRow.promised_limit_days,
+    ItemRow.valid_from,
+)
+SummaryRow = Row[Any]
 
 
 def filter_conditions(filters: ItemFilters) -> list[ColumnElement[bool]]:
@@ -278,12 +297,12 @@ class ItemRepository:
             return None
         return int(found["revision"]), _version_from_mapping(found)
 
-    async def list_rows(self, filters: ItemFilters, *, after: str | None, limit: int) -> list[ItemRow]:
+    async def list_rows(self, filters: ItemFilters, *, after: str | None, limit: int) -> list[SummaryRow]:
         """Items in force matching the filters, by basic code, after the keyset position."""
-        query = select(ItemRow).where(*filter_conditions(filters))
+        query = select(*SUMMARY_COLUMNS).where(*filter_conditions(filters))
         if after is not None:
             query = query.where(ItemRow.basic_code > after)
-        return list(await self.session.scalars(query.order_by(ItemRow.basic_code).limit(limit)))
+        return list((await self.session.execute(query.order_by(ItemRow.basic_code).limit(limit))).all())
 
     async def rows_by_code(self, codes: Sequence[str]) -> dict[str, ItemRow]:
         """Item rows by basic code."""

@@ -14,12 +14,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import String, Table, and_, delete, func, literal, or_, select, union_all
+from sqlalchemy import Table, and_, delete, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from catalogue_svc.adapters.orm import FaqRow, FaqSearchTokenRow, ItemRow, SearchTokenRow
-from catalogue_svc.adapters.repository import ItemFilters, filter_conditions
+from catalogue_svc.adapters.repository import SUMMARY_COLUMNS, ItemFilters, SummaryRow, filter_conditions
 from catalogue_svc.domain.model import FaqEntry, ItemVersion
 from catalogue_svc.domain.search import SearchField, faq_index_tokens, index_tokens
 
@@ -28,7 +28,7 @@ _CHUNK = 2000
 # Rows read from the head of each token's rank list before proving a page (see ``_bounded``).
 _MIN_DEPTH = 100
 # A token in at most this many items drives an aggregate that the page's proof could not avoid.
-_DRIVER_CAP = 3000
+_DRIVER_CAP = 2000
 # Core inserts: the ORM's bulk path costs more per row than SQLite spends storing it.
 _TOKENS: Table = SearchTokenRow.__table__  # type: ignore[assignment]
 _FAQ_TOKENS: Table = FaqSearchTokenRow.__table__  # type: ignore[assignment]
@@ -120,7 +120,7 @@ class SqlSearchIndex:
         *,
         after: ScoredKey | None,
         limit: int,
-    ) -> list[tuple[ItemRow, int]]:
+    ) -> list[tuple[SummaryRow, int]]:
         """Items in force matching every token and the filters, best first, after the keyset position."""
         wanted = list(dict.fromkeys(tokens))
         if not wanted:
@@ -131,11 +131,11 @@ class SqlSearchIndex:
 
     async def _single_token(
         self, token: str, filters: ItemFilters, after: ScoredKey | None, limit: int
-    ) -> list[tuple[ItemRow, int]]:
+    ) -> list[tuple[SummaryRow, int]]:
         """One token: its rows in rank-index order are the answer; read only the page."""
         t = SearchTokenRow
         query = (
-            select(ItemRow, t.weight)
+            select(*SUMMARY_COLUMNS, t.weight)
             .join(ItemRow, ItemRow.basic_code == t.basic_code)
             .where(t.token == token, *_filters(filters))
         )
@@ -144,26 +144,23 @@ class SqlSearchIndex:
                 or_(t.weight < after.score, and_(t.weight == after.score, t.basic_code > after.key))
             )
         query = query.order_by(t.weight.desc(), t.basic_code).limit(limit)
-        return [(row, int(w)) for row, w in (await self.session.execute(query)).all()]
+        return [(row, int(row.weight)) for row in (await self.session.execute(query)).all()]
 
     async def _several_tokens(
         self, tokens: list[str], filters: ItemFilters, after: ScoredKey | None, limit: int
-    ) -> list[tuple[ItemRow, int]]:
+    ) -> list[tuple[SummaryRow, int]]:
         """Several tokens: prove the page from the lists' heads, else aggregate over the rarest list."""
         depth = max(_MIN_DEPTH, 4 * limit)
-        heads, counts = await self._heads(tokens, depth)
+        heads = await self._heads(tokens, depth)
         if not all(heads):
             return []  # a token nothing contains: no item matches them all
         bounded = await self._bounded(tokens, filters, after, limit, heads, depth)
         if bounded is not None:
             return bounded
-        rarest = min(range(len(tokens)), key=lambda n: (counts[n], n))
-        driver = tokens[rarest] if counts[rarest] <= _DRIVER_CAP else None
-        return await self._aggregate(tokens, filters, after, limit, driver=driver)
+        return await self._aggregate(tokens, filters, after, limit, driver=await self._rarest(tokens))
 
-    async def _heads(self, tokens: list[str], depth: int) -> tuple[list[list[tuple[str, int]]], list[int]]:
-        """In one statement: the first ``depth`` rows of each token's rank list, and its item count
-        up to ``_DRIVER_CAP + 1`` (counting stops there)."""
+    async def _heads(self, tokens: list[str], depth: int) -> list[list[tuple[str, int]]]:
+        """The first ``depth`` rows of each token's rank list, in one statement."""
         t = SearchTokenRow
         parts = []
         for n, token in enumerate(tokens):
@@ -175,22 +172,23 @@ class SqlSearchIndex:
                 .subquery()
             )
             parts.append(select(literal(n).label("n"), top.c.basic_code, top.c.weight))
-            capped = select(t.basic_code).where(t.token == token).limit(_DRIVER_CAP + 1).subquery()
-            parts.append(
-                select(literal(n).label("n"), literal(None, String).label("code"), func.count()).select_from(
-                    capped
-                )
-            )
         heads: list[list[tuple[str, int]]] = [[] for _ in tokens]
-        counts = [0 for _ in tokens]
         for n, code, weight in (await self.session.execute(union_all(*parts))).all():
-            if code is None:
-                counts[n] = int(weight)
-            else:
-                heads[n].append((code, int(weight)))
+            heads[n].append((code, int(weight)))
         for head in heads:  # UNION ALL keeps no order: restore each list's rank order
             head.sort(key=lambda row: (-row[1], row[0]))
-        return heads, counts
+        return heads
+
+    async def _rarest(self, tokens: list[str]) -> str | None:
+        """The token in the fewest items, if that is at most ``_DRIVER_CAP`` (counting stops there)."""
+        t = SearchTokenRow
+        parts = []
+        for n, token in enumerate(tokens):
+            capped = select(t.basic_code).where(t.token == token).limit(_DRIVER_CAP + 1).subquery()
+            parts.append(select(literal(n).label("n"), func.count().label("items")).select_from(capped))
+        counts = {int(n): int(c) for n, c in (await self.session.execute(union_all(*parts))).all()}
+        rarest = min(counts, key=lambda n: (counts[n], n))
+        return tokens[rarest] if counts[rarest] <= _DRIVER_CAP else None
 
     async def _aggregate(
         self,
@@ -200,7 +198,7 @@ class SqlSearchIndex:
         limit: int,
         *,
         driver: str | None = None,
-    ) -> list[tuple[ItemRow, int]]:
+    ) -> list[tuple[SummaryRow, int]]:
         """The domain's SQL, literally: every token's rows, grouped per item, best first.
 
         With a ``driver`` token only the items in its list are grouped: every match contains it,
@@ -218,13 +216,13 @@ class SqlSearchIndex:
         matches = query.group_by(t.basic_code).having(*having).subquery("matches")
         # Items are joined after grouping: the token index drives the plan, never the filtered items.
         page = (
-            select(ItemRow, matches.c.score)
+            select(*SUMMARY_COLUMNS, matches.c.score)
             .join(matches, matches.c.basic_code == ItemRow.basic_code)
             .where(*_filters(filters))
             .order_by(matches.c.score.desc(), matches.c.basic_code)
             .limit(limit)
         )
-        return [(row, int(s)) for row, s in (await self.session.execute(page)).all()]
+        return [(row, int(row.score)) for row in (await self.session.execute(page)).all()]
 
     async def _bounded(
         self,
@@ -234,7 +232,7 @@ class SqlSearchIndex:
         limit: int,
         heads: list[list[tuple[str, int]]],
         depth: int,
-    ) -> list[tuple[ItemRow, int]] | None:
+    ) -> list[tuple[SummaryRow, int]] | None:
         """The exact page from the heads of the tokens' rank lists, or None when that is unproven.
 
         Score the items seen in any head in full. An item seen in no head lies below every list's
@@ -249,42 +247,33 @@ class SqlSearchIndex:
         )
         scored = await self._score(tokens, filters, sorted(candidates))
         ranked = sorted(
-            (
-                hit
-                for hit in scored
-                if after is None or _is_after(ScoredKey(hit[0].basic_code, hit[1]), after)
-            ),
-            key=lambda hit: (-hit[1], hit[0].basic_code),
+            (hit for hit in scored if after is None or _is_after(hit, after)), key=lambda h: (-h.score, h.key)
         )
-        if complete is not None:
-            return ranked[:limit]
-        if len(ranked) < limit:
-            return None
-        bound = sum(h[-1][1] for h in heads)
-        top_code_at_bound = max(h[-1][0] for h in heads)
-        last_row, last_score = ranked[limit - 1]
-        if last_score > bound or (last_score == bound and last_row.basic_code <= top_code_at_bound):
-            return ranked[:limit]
-        return None
+        if complete is None:
+            if len(ranked) < limit:
+                return None
+            bound = sum(h[-1][1] for h in heads)
+            top_code_at_bound = max(h[-1][0] for h in heads)
+            last = ranked[limit - 1]
+            if last.score < bound or (last.score == bound and last.key > top_code_at_bound):
+                return None
+        page = ranked[:limit]
+        if not page:
+            return []
+        rows = await self.session.execute(
+            select(*SUMMARY_COLUMNS).where(ItemRow.basic_code.in_([h.key for h in page]))
+        )
+        by_code = {row.basic_code: row for row in rows.all()}
+        return [(by_code[h.key], h.score) for h in page]
 
-    async def _score(
-        self, tokens: list[str], filters: ItemFilters, codes: list[str]
-    ) -> list[tuple[ItemRow, int]]:
-        """Full scores of the given items that contain every token and pass the filters, with their rows."""
+    async def _score(self, tokens: list[str], filters: ItemFilters, codes: list[str]) -> list[ScoredKey]:
+        """Full scores of the given items that contain every token and pass the filters."""
         t = SearchTokenRow
-        scores = (
-            select(t.basic_code.label("basic_code"), func.sum(t.weight).label("score"))
-            .where(t.token.in_(tokens), t.basic_code.in_(codes))
-            .group_by(t.basic_code)
-            .having(func.count() == len(tokens))
-            .subquery("scores")
-        )
-        query = (
-            select(ItemRow, scores.c.score)
-            .join(scores, scores.c.basic_code == ItemRow.basic_code)
-            .where(*_filters(filters))
-        )
-        return [(row, int(s)) for row, s in (await self.session.execute(query)).all()]
+        query = select(t.basic_code, func.sum(t.weight)).where(t.token.in_(tokens), t.basic_code.in_(codes))
+        if filters != ItemFilters():
+            query = query.join(ItemRow, ItemRow.basic_code == t.basic_code).where(*filter_conditions(filters))
+        query = query.group_by(t.basic_code).having(func.count() == len(tokens))
+        return [ScoredKey(code, int(score)) for code, score in (await self.session.execute(query)).all()]
 
     async def search_faqs(
         self,

@@ -9,8 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from catalogue_svc.adapters.orm import ItemRow
-from catalogue_svc.adapters.repository import ItemFilters, StoredFaq, StoredImplementation, faq_from_row
+from catalogue_svc.adapters.repository import (
+    ItemFilters,
+    StoredFaq,
+    StoredImplementation,
+    SummaryRow,
+    faq_from_row,
+)
 from catalogue_svc.adapters.search_index import ScoredKey
 from catalogue_svc.domain.errors import VersionNotFound
 from catalogue_svc.domain.model import VersionState
@@ -128,7 +133,7 @@ async def diff(
         return Read({"basic_code": basic_code, "from": from_number, "to": to_number, "changes": changes})
 
 
-def _summary(row: ItemRow, score: int | None) -> dict[str, Any]:
+def _summary(row: SummaryRow, score: int | None) -> dict[str, Any]:
     modes = [
         m.value
         for m, on in (
