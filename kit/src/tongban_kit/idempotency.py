@@ -9,17 +9,23 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
+from fastapi.responses import JSONResponse
 from sqlalchemy import JSON, Integer, String, delete
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tongban_kit.db import Base, UtcDateTime, utcnow
 from tongban_kit.problems import Problem
+
+if TYPE_CHECKING:
+    from tongban_kit.uow import UnitOfWork
 
 RETENTION = timedelta(hours=24)
 _KEY_RE = re.compile(r"^[\x21-\x7e]{1,200}$")
@@ -122,3 +128,37 @@ async def purge_expired(session: AsyncSession) -> int:
         delete(IdempotencyRecord).where(IdempotencyRecord.created_at < utcnow() - RETENTION)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def idempotent_create(
+    request: Request,
+    uow: UnitOfWork,
+    client_id: str,
+    body: Any,
+    create: Callable[[UnitOfWork], Awaitable[tuple[dict[str, Any], dict[str, str]]]],
+) -> JSONResponse:
+    """Run a create once per Idempotency-Key: a retry gets the first response, another body a 409.
+
+    ``create`` does its work in the open unit of work and returns the 201 body and headers; the
+    record is stored in the same transaction, so a concurrent duplicate loses at commit and replays.
+    """
+    ikey = idempotency_key(request, client_id, body)
+    async with uow:
+        if ikey is not None:
+            record = await replay(uow.session, ikey)
+            if record is not None:
+                return JSONResponse(record.body, status_code=record.status, headers=record.headers)
+        doc, headers = await create(uow)
+        if ikey is not None:
+            remember(uow.session, ikey, 201, doc, headers)
+        try:
+            await uow.commit()
+        except IntegrityError:
+            await uow.rollback()
+            if ikey is None:
+                raise
+            record = await replay(uow.session, ikey)
+            if record is None:
+                raise
+            return JSONResponse(record.body, status_code=record.status, headers=record.headers)
+    return JSONResponse(doc, status_code=201, headers=headers)

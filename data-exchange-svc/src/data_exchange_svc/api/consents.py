@@ -9,10 +9,11 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from tongban_kit.app import UowDep
 from tongban_kit.http import Page, decode_cursor, encode_cursor, etag_for, require_if_match
+from tongban_kit.idempotency import idempotent_create
 from tongban_kit.problems import not_found
 
 from data_exchange_svc.adapters.orm import ConsentRow
-from data_exchange_svc.api.deps import Citizen, SettingsDep, actor_of, idempotent_create, problems
+from data_exchange_svc.api.deps import Citizen, SettingsDep, actor_of, problems
 from data_exchange_svc.api.schemas import ConsentIn, ConsentOut
 from data_exchange_svc.domain.commands import GiveConsent, RevokeConsent
 from data_exchange_svc.service_layer import handlers

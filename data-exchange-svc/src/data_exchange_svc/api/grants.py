@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from tongban_kit.app import UowDep
 from tongban_kit.http import Page, decode_cursor, encode_cursor, etag_for, require_if_match
+from tongban_kit.idempotency import idempotent_create
 from tongban_kit.problems import not_found
 
 from data_exchange_svc.adapters.orm import GrantRow
@@ -17,7 +18,6 @@ from data_exchange_svc.api.deps import (
     AdminOrQuery,
     SettingsDep,
     actor_of,
-    idempotent_create,
     is_admin,
     problems,
 )

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
 from tongban_kit.app import get_runtime
 from tongban_kit.auth import Principal, require_scopes
-from tongban_kit.idempotency import IdempotencyKey, idempotency_key, remember, replay
 from tongban_kit.problems import Problem, problem_response
-from tongban_kit.uow import UnitOfWork
 
 from eseal_svc.api.schemas import ProblemDoc
 from eseal_svc.domain.errors import (
@@ -100,33 +96,3 @@ def install_error_handlers(app: FastAPI) -> None:
 
     app.add_exception_handler(DomainError, on_domain)
     app.add_exception_handler(ServiceError, on_service)
-
-
-async def idempotent_create(
-    request: Request,
-    uow: UnitOfWork,
-    client_id: str,
-    body: Any,
-    create: Callable[[UnitOfWork], Awaitable[tuple[dict[str, Any], dict[str, str]]]],
-) -> JSONResponse:
-    """Run a create once per Idempotency-Key: a retry gets the first response, another body a 409."""
-    ikey: IdempotencyKey | None = idempotency_key(request, client_id, body)
-    async with uow:
-        if ikey is not None:
-            record = await replay(uow.session, ikey)
-            if record is not None:
-                return JSONResponse(record.body, status_code=record.status, headers=record.headers)
-        doc, headers = await create(uow)
-        if ikey is not None:
-            remember(uow.session, ikey, 201, doc, headers)
-        try:
-            await uow.commit()
-        except IntegrityError:
-            await uow.rollback()
-            if ikey is None:
-                raise
-            record = await replay(uow.session, ikey)
-            if record is None:
-                raise
-            return JSONResponse(record.body, status_code=record.status, headers=record.headers)
-    return JSONResponse(doc, status_code=201, headers=headers)

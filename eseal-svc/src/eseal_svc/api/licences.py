@@ -12,6 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from tongban_kit.app import UowDep
 from tongban_kit.auth import Principal, PrincipalDep
 from tongban_kit.http import etag_for, require_if_match
+from tongban_kit.idempotency import idempotent_create
 
 from eseal_svc.adapters.orm import LicenceRow, LicenceTypeRow
 from eseal_svc.api.deps import (
@@ -21,7 +22,6 @@ from eseal_svc.api.deps import (
     SignerOrAdmin,
     Verifier,
     actor_of,
-    idempotent_create,
     is_admin,
     problems,
 )

@@ -9,11 +9,12 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from tongban_kit.app import UowDep
 from tongban_kit.http import Page, decode_cursor, encode_cursor, etag_for, require_if_match
+from tongban_kit.idempotency import idempotent_create
 
 from eseal_svc.adapters.crypto.ca import describe_certificate
 from eseal_svc.adapters.jose import public_jwk
 from eseal_svc.adapters.orm import SealRow
-from eseal_svc.api.deps import Admin, AnyEseal, ContextDep, actor_of, idempotent_create, problems
+from eseal_svc.api.deps import Admin, AnyEseal, ContextDep, actor_of, problems
 from eseal_svc.api.schemas import (
     CertificateOut,
     LicenceKeyOut,
