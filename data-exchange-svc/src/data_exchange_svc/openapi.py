@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-TARGET = REPO_ROOT / "contracts" / "openapi" / "exchange.json"
+from tongban_kit.contract_files import OPENAPI_DIR, render_json, write_files
+
+TARGET = OPENAPI_DIR / "exchange.json"
 
 
 def document() -> dict[str, Any]:
@@ -22,15 +21,13 @@ def document() -> dict[str, Any]:
 
 
 def render() -> str:
-    """The document as committed: indented, keys in order, UTF-8, trailing newline."""
-    return json.dumps(document(), indent=2, ensure_ascii=False) + "\n"
+    """The document as committed."""
+    return render_json(document())
 
 
 def main() -> None:
     """Write the document."""
-    TARGET.parent.mkdir(parents=True, exist_ok=True)
-    TARGET.write_text(render(), encoding="utf-8")
-    print(f"wrote {TARGET}")
+    write_files(TARGET.parent, {TARGET.name: render()})
 
 
 if __name__ == "__main__":

@@ -1,38 +1,21 @@
-"""Regenerate the exchange event JSON Schemas in contracts/schemas (`python -m data_exchange_svc.schemas`)."""
+"""Regenerate the exchange event JSON Schemas (``python -m data_exchange_svc.schemas``)."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
-from tongban_contracts import dataschema_for, event_type
 from tongban_contracts.events.exchange import EVENTS
+from tongban_kit.contract_files import SCHEMA_DIR, event_schema_files, write_files
 
-SCHEMA_DIR = Path(__file__).resolve().parents[3] / "contracts" / "schemas"
+__all__ = ["SCHEMA_DIR", "main", "render_all"]
 
 
 def render_all() -> dict[str, str]:
     """File name to JSON text of each event type's schema."""
-    out: dict[str, str] = {}
-    for name, model in EVENTS.items():
-        ce_type = event_type("exchange", name)
-        schema = model.model_json_schema()
-        schema = {
-            "$schema": "https://json-schema.org/draft/2020-12/schema",
-            "$id": dataschema_for(ce_type),
-            "title": ce_type,
-            **schema,
-        }
-        out[f"{ce_type}.json"] = json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
-    return out
+    return event_schema_files("exchange", EVENTS)
 
 
 def main() -> None:
     """Write every schema."""
-    SCHEMA_DIR.mkdir(parents=True, exist_ok=True)
-    for name, text in render_all().items():
-        (SCHEMA_DIR / name).write_text(text, encoding="utf-8")
-        print(f"wrote {SCHEMA_DIR / name}")
+    write_files(SCHEMA_DIR, render_all())
 
 
 if __name__ == "__main__":
