@@ -12,7 +12,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from tongban_contracts.events.common import Payload as _Payload
 
 SERVICE = "case"
 
@@ -28,10 +30,6 @@ Status = Literal[
     "rejected",
     "withdrawn",
 ]
-
-
-class _Payload(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Actor(_Payload):

@@ -10,22 +10,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from tongban_contracts.events.common import Actor
+from tongban_contracts.events.common import Payload as _Payload
 
 SERVICE = "eseal"
-
-
-class _Payload(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Actor(_Payload):
-    """Who did it: the client, its region and organisation, and the person it acted for."""
-
-    client_id: str
-    region: str | None = None
-    org: str | None = None
-    on_behalf_of: str | None = None
 
 
 class Issuer(_Payload):

@@ -8,13 +8,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from tongban_contracts.events.common import Payload as _Payload
 
 SERVICE = "identity"
-
-
-class _Payload(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class LoginSucceeded(_Payload):
