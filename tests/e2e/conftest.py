@@ -15,7 +15,7 @@ from tongban_kit import testing
 
 sys.path.insert(0, str(Path(__file__).parent))  # the tests import e2e_support by name
 
-from e2e_support import (  # noqa: E402
+from e2e_support import (
     ADMIN,
     BEIJING,
     CASE_TOPIC,

@@ -68,7 +68,9 @@ def case_type(name: str) -> str:
 def pdf_bytes(label: str) -> bytes:
     """A small, distinct PDF (case-svc checks uploads by content)."""
     return (
-        b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\n% " + label.encode() + b"\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+        b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\n% "
+        + label.encode()
+        + b"\ntrailer<</Root 1 0 R>>\n%%EOF\n"
     )
 
 
@@ -193,6 +195,20 @@ class Login:
     nonce: str
 
 
+_used_codes: dict[str, str] = {}
+
+
+def _fresh_code(secret: str) -> str:
+    """The current one-time code, waiting for the next period if this one was used (identity refuses reuse)."""
+    totp = pyotp.TOTP(secret)
+    code = totp.now()
+    while code == _used_codes.get(secret):
+        time.sleep(totp.interval - time.time() % totp.interval + 0.5)
+        code = totp.now()
+    _used_codes[secret] = code
+    return code
+
+
 def oidc_login(
     gateway: str,
     client_id: str,
@@ -225,7 +241,7 @@ def oidc_login(
         if citizen.totp_secret is not None:
             assert step.status_code == 200 and 'name="otp"' in step.text, step.text[:1000]
             action, fields = _form(step.text)
-            step = browser.post(action, data={**fields, "otp": pyotp.TOTP(citizen.totp_secret).now()})
+            step = browser.post(action, data={**fields, "otp": _fresh_code(citizen.totp_secret)})
         assert step.status_code == 303, step.text[:1000]
         callback = step.headers["location"]
         assert callback.startswith(REDIRECT_URI + "?"), callback

@@ -107,7 +107,11 @@ def test_shanghai_licence_verifies_once_shanghai_is_recognised(
     }
     key = new_key()
     licence = shanghai.post("/eseal/v1/licences", body, expect=201, idempotency_key=key)
-    assert licence["issuer"] == {"uscc": ORGS[SHANGHAI], "name": licence["issuer"]["name"], "region": SHANGHAI}
+    assert licence["issuer"] == {
+        "uscc": ORGS[SHANGHAI],
+        "name": licence["issuer"]["name"],
+        "region": SHANGHAI,
+    }
     assert licence["holder"]["id_masked"] == "110101********4477" and licence["gm_signature"]
     replay = shanghai.call("POST", "/eseal/v1/licences", json=body, idempotency_key=key, expect=201)
     assert replay.json()["id"] == licence["id"]
@@ -131,7 +135,10 @@ def test_shanghai_licence_verifies_once_shanghai_is_recognised(
     assert "resident_id_card" in recognised["licence_types"]
     report = guangdong.post("/eseal/v1/licences/verify", verify)
     assert report["indication"] == "TOTAL_PASSED", report
-    assert report["licence"]["issuer_region"] == SHANGHAI and report["licence"]["trust_anchor_region"] == SHANGHAI
+    assert (
+        report["licence"]["issuer_region"] == SHANGHAI
+        and report["licence"]["trust_anchor_region"] == SHANGHAI
+    )
     story["shanghai_licence"] = licence["id"]
 
 
@@ -153,16 +160,22 @@ def test_guangdong_submits_and_transfers_for_beijing(guangdong: Api, story: dict
         "delivery": {"method": "electronic"},
     }
     key = new_key()
-    submitted = guangdong.call("POST", "/cases/v1/cases", json=body, token=acting, idempotency_key=key, expect=201)
+    submitted = guangdong.call(
+        "POST", "/cases/v1/cases", json=body, token=acting, idempotency_key=key, expect=201
+    )
     case = submitted.json()
     assert case["status"] == "submitted" and case["number"].startswith(f"{BEIJING}-")
     assert case["applicant"]["masked_id"] == "110101********4477"
     assert case["applicant"]["subject_hash"] == story["zhangsan_subject_hash"]
-    again = guangdong.call("POST", "/cases/v1/cases", json=body, token=acting, idempotency_key=key, expect=201)
+    again = guangdong.call(
+        "POST", "/cases/v1/cases", json=body, token=acting, idempotency_key=key, expect=201
+    )
     assert again.json()["id"] == case["id"] and again.headers.get("Idempotent-Replayed") == "true"
 
     guangdong.upload(case["id"], "M02", "application.pdf", form)
-    transferred = guangdong.command(case["id"], "transfer", {"method": "electronic", "note": "材料已电子化流转"})
+    transferred = guangdong.command(
+        case["id"], "transfer", {"method": "electronic", "note": "材料已电子化流转"}
+    )
     assert transferred["status"] == "transferred"
     history = guangdong.get(f"/cases/v1/cases/{case['id']}/history")["items"]
     assert history[0]["actor"]["client_id"] == "platform-440000"
@@ -324,7 +337,11 @@ def test_beijing_concludes_with_its_own_sealed_licence_and_guangdong_delivers(
         {
             "licence_type": "household_registration_proof",
             "holder": {"name": ZHANGSAN.name, "id_number": ZHANGSAN.resident_id},
-            "fields": {"case_number": case["number"], "proof": "户籍证明", "household_authority": "北京市公安局"},
+            "fields": {
+                "case_number": case["number"],
+                "proof": "户籍证明",
+                "household_authority": "北京市公安局",
+            },
         },
         expect=201,
         idempotency_key=new_key(),

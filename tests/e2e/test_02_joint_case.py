@@ -85,7 +85,9 @@ def test_joint_case_concludes_only_after_both_tasks(
 
     # Shanghai checks the applicant's household registration under the applicant's consent (the
     # dev seed grants every platform household data for the 户口迁移 items), then does its task.
-    login = oidc_login(running_mesh.gateway, "platform-440000", LISI, "openid exchange:query", acr_values="L2")
+    login = oidc_login(
+        running_mesh.gateway, "platform-440000", LISI, "openid exchange:query", acr_values="L2"
+    )
     guangdong.post(
         "/exchange/v1/consents",
         {

@@ -35,8 +35,7 @@ def _proxy_case(guangdong: Api) -> dict[str, Any]:
 
 
 def test_cases_go_on_while_the_broker_is_down_and_no_event_is_lost_or_repeated(
-    running_mesh: Any,
-    guangdong: Api, beijing: Api, ministry: Ministry, story: dict[str, Any]
+    running_mesh: Any, guangdong: Api, beijing: Api, ministry: Ministry, story: dict[str, Any]
 ) -> None:
     before = _proxy_case(guangdong)["id"]
     ministry.wait_for_event(before, "submitted")
