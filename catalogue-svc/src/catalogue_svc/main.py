@@ -1,5 +1,6 @@
 """Catalogue service: the app factory (`uvicorn --factory catalogue_svc.main:create_app`)."""
 
+import gc
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -26,6 +27,16 @@ async def load_seed_catalogue(runtime: ServiceRuntime) -> None:
     await seed_catalogue(uow=uow_for(runtime))
 
 
+async def freeze_startup_objects(runtime: ServiceRuntime) -> None:
+    """Move what startup built (routes, models, seed, pinyin tables) out of the collector's reach.
+
+    A full collection traverses every live object; without this, one lands every few hundred
+    requests and stalls the event loop for tens of milliseconds, the p99 of an item read.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the catalogue service app."""
     settings = settings or get_settings()
@@ -39,7 +50,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         service_root=SERVICE_ROOT,
         routers=[items.router, regions.router, faqs.router, guide.router],
         topics=topics.ALL_TOPICS,
-        on_startup=[tune_database, *([load_seed_catalogue] if settings.load_seed else [])],
+        on_startup=[
+            tune_database,
+            *([load_seed_catalogue] if settings.load_seed else []),
+            freeze_startup_objects,
+        ],
     )
     install_catalogue_problem_handlers(app)
     return app
