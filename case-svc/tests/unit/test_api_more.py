@@ -121,6 +121,11 @@ async def test_statistics_need_the_monitor_scope_and_reflect_cases(case_app: Cas
     tomorrow = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
     assert (await ministry.get("/v1/statistics", **{"from": tomorrow})).json()["groups"] == []
     assert (await ministry.get("/v1/statistics", group_by="colour")).status_code == 422
+    # The ends of the calendar are periods like any other (0001-01-01 in Shanghai starts before UTC's).
+    first_day = await ministry.get("/v1/statistics", **{"from": "0001-01-01", "to": "0001-01-01"})
+    assert first_day.status_code == 200 and first_day.json()["groups"] == []
+    everything = await ministry.get("/v1/statistics", **{"from": "0001-01-01", "to": "9999-12-31"})
+    assert everything.json()["groups"][0]["received"] == 2
 
 
 async def test_unknown_item_is_fetched_from_the_catalogue_once(

@@ -795,10 +795,18 @@ async def list_messages(
     )
 
 
+def _day_start(day: date) -> datetime:
+    """Midnight of an Asia/Shanghai day as a UTC instant."""
+    try:
+        return datetime.combine(day, time(), SHANGHAI).astimezone(UTC)
+    except OverflowError:  # 0001-01-01 in Shanghai begins before the first instant Python has in UTC
+        return datetime.min.replace(tzinfo=UTC)
+
+
 def period_bounds(since: date | None, until: date | None) -> tuple[datetime | None, datetime | None]:
     """Asia/Shanghai calendar days as UTC instants (until is exclusive)."""
-    start = datetime.combine(since, time(), SHANGHAI).astimezone(UTC) if since else None
-    end = datetime.combine(until, time(), SHANGHAI).astimezone(UTC) if until else None
+    start = _day_start(since) if since else None
+    end = _day_start(until) if until else None
     return start, end
 
 
