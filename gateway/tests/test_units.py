@@ -396,6 +396,44 @@ async def test_cors_listed_origin_with_credentials_is_echoed() -> None:
     assert plain[b"access-control-allow-origin"] == b"x"  # no Origin: untouched
 
 
+async def test_request_id_is_kept_when_valid_replaced_otherwise_and_bound_for_logs() -> None:
+    import structlog
+    from tongban_gateway.entrypoints.requestid import RequestIdMiddleware
+
+    seen: dict[str, Any] = {}
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen["state"] = scope["state"]["request_id"]
+        seen["bound"] = structlog.contextvars.get_contextvars().get("request_id")
+        await _ok(scope, receive, send)
+
+    middleware = RequestIdMiddleware(app)
+    outside = structlog.contextvars.get_contextvars()
+
+    async def call(headers: list[tuple[bytes, bytes]]) -> list[bytes]:
+        # Its own task, as the server runs every request.
+        sent = await asyncio.create_task(_call(middleware, "GET", headers))
+        return [value for name, value in sent[0]["headers"] if name == b"x-request-id"]
+
+    assert await call([(b"x-request-id", b"req-abc.123")]) == [b"req-abc.123"]
+    assert seen == {"state": "req-abc.123", "bound": "req-abc.123"}
+    for unusable in (b"no spaces allowed", b"x" * 129, b"", b"a\nb"):
+        echoed = await call([(b"x-request-id", unusable)])
+        assert len(echoed) == 1 and echoed[0] != unusable and len(echoed[0]) >= 16
+        assert seen["state"] == seen["bound"] == echoed[0].decode()
+    first, second = await call([]), await call([])
+    assert first != second  # created per request
+    assert structlog.contextvars.get_contextvars() == outside  # bound inside each request's task only
+
+    passed: list[str] = []
+
+    async def lifespan_app(scope: Any, receive: Any, send: Any) -> None:
+        passed.append(scope["type"])
+
+    await RequestIdMiddleware(lifespan_app)({"type": "lifespan"}, _ok, _ok)
+    assert passed == ["lifespan"]
+
+
 async def test_access_log_batches_lines(tmp_path: Path) -> None:
     import json
     import os

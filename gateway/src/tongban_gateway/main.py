@@ -5,7 +5,6 @@ from __future__ import annotations
 import httpx
 from opentelemetry import trace
 from starlette.types import ASGIApp
-from tongban_kit.middleware import RequestContextMiddleware
 from tongban_kit.observability import setup_logging, setup_tracing
 
 from tongban_gateway.adapters.local_limiter import LocalLimiter
@@ -24,6 +23,7 @@ from tongban_gateway.entrypoints.app import GatewayApp
 from tongban_gateway.entrypoints.cors import CORSMiddleware
 from tongban_gateway.entrypoints.forwarding import TrustedProxies
 from tongban_gateway.entrypoints.proxy import Limiter, Proxy, Upstream
+from tongban_gateway.entrypoints.requestid import RequestIdMiddleware
 from tongban_gateway.openapi import gateway_document
 
 SERVICE = "gateway"
@@ -51,7 +51,7 @@ def build_routes(settings: Settings) -> RouteTable:
 
 
 def create_app(settings: Settings | None = None) -> ASGIApp:
-    """The gateway: RequestContextMiddleware (request id) -> CORS (if configured) -> GatewayApp."""
+    """The gateway: request id -> CORS (if configured) -> GatewayApp (its own paths, else the proxy)."""
     settings = settings or get_settings()
     setup_logging(SERVICE, settings.log_level)
     tracer = None
@@ -138,4 +138,4 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         app = CORSMiddleware(
             app, settings.cors_origins, settings.cors_allow_credentials, settings.cors_max_age
         )
-    return RequestContextMiddleware(app)
+    return RequestIdMiddleware(app)

@@ -132,7 +132,9 @@ class Proxy:
                 span, token = self._start_span(scope, method, route)
             await self._proxy(scope, receive, send, state, route, rest, upstream)
         except Exception as exc:
-            log.error("gateway error", path=path, error=repr(exc), exc_info=exc)
+            log.error(
+                "gateway error", path=path, trace_id=_trace_id(span, scope), error=repr(exc), exc_info=exc
+            )
             if state.started:
                 raise  # the server aborts the connection; a truncated body must not look complete
             problem = _problem(
