@@ -425,7 +425,7 @@ def summarise_profile(path: Path, top: int = 22) -> str:
 
 _GROUPS = (
     ("tongban_gateway", "gateway code (routing, headers, limits, retries)"),
-    ("tongban_kit", "kit (request-id middleware, verifier)"),
+    ("tongban_kit", "kit (token verifier, problem documents)"),
     ("aiohttp", "aiohttp client (upstream calls; its _write holds the socket send syscalls)"),
     ("multidict", "aiohttp client (upstream calls; its _write holds the socket send syscalls)"),
     ("yarl", "aiohttp client (upstream calls; its _write holds the socket send syscalls)"),
@@ -699,8 +699,14 @@ async def measure(scenario: Scenario, args: argparse.Namespace, minter: TokenMin
         print(f"   fastest upstream client: {best}")
     for client in scenario.gateways:
         name = f"gateway[{client}]"
-        share = statistics.median(cpu[name][name]) / statistics.median(cpu[name][up])
-        print(f"   {name}'s CPU per request is {share * 100:.0f}% of {up}'s")
+        gateway_cpu = statistics.median(cpu[name][name])
+        share = gateway_cpu / statistics.median(cpu[name][up])
+        direct_cpu = statistics.median(cpu["direct"][up]) + statistics.median(cpu["direct"]["load generator"])
+        print(
+            f"   {name}'s CPU per request is {share * 100:.0f}% of {up}'s; if the cores were the only limit, "
+            f"the gateway would keep {direct_cpu / (direct_cpu + gateway_cpu) * 100:.0f}% of the direct "
+            "throughput (load generator + upstream CPU direct, over that plus the gateway's)"
+        )
     print(f"   load average after: {load_average()}")
     own = await own_code_cost(scenario, minter)
     gw_cpu = [statistics.median(cpu[f"gateway[{c}]"][f"gateway[{c}]"]) for c in scenario.gateways]
