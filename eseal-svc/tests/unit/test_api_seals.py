@@ -146,6 +146,10 @@ async def test_list_filters_and_keyset_pagination(eseal: Any) -> None:
     assert len(seen) == len(set(seen)) == 3 and seen == sorted(seen)
     r = await eseal.client.get("/v1/seals", params={"cursor": "%%%"}, headers=eseal.admin())
     assert r.status_code == 400 and r.json()["code"] == "bad-cursor"
+    # A credit code is 18 letters and digits: anything else (a NUL PostgreSQL cannot store) is a 422.
+    for path, headers in (("/v1/seals", eseal.admin()), ("/v1/jwks", {})):
+        r = await eseal.client.get(path, params={"org": "M\x00" + "1" * 16}, headers=headers)
+        assert r.status_code == 422, r.text
 
 
 async def test_revoke_needs_if_match_and_records_an_event(eseal: Any) -> None:

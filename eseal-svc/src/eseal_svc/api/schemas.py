@@ -22,7 +22,8 @@ from eseal_svc.domain.model import SealAlgorithm, SealType
 from eseal_svc.domain.validation import ValidationReport
 
 Region = Annotated[str, Field(pattern=r"^\d{6}$", examples=["310000"])]
-Uscc = Annotated[str, Field(min_length=18, max_length=18, pattern=r"^[0-9A-Za-z]{18}$")]
+USCC_PATTERN = r"^[0-9A-Za-z]{18}$"
+Uscc = Annotated[str, Field(min_length=18, max_length=18, pattern=USCC_PATTERN)]
 Ident = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9-]*$")]
 LicenceTypeCode = Annotated[str, Field(min_length=2, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
 Reason = Annotated[str, Field(max_length=500)]

@@ -16,6 +16,7 @@ from eseal_svc.adapters.jose import public_jwk
 from eseal_svc.adapters.orm import SealRow
 from eseal_svc.api.deps import Admin, AnyEseal, ContextDep, actor_of, problems
 from eseal_svc.api.schemas import (
+    USCC_PATTERN,
     CertificateOut,
     LicenceKeyOut,
     RevokeSealIn,
@@ -110,7 +111,7 @@ async def list_seals(
     principal: AnyEseal,
     uow: UowDep,
     ctx: ContextDep,
-    org: str | None = Query(None, min_length=18, max_length=18, description="owner's credit code"),
+    org: str | None = Query(None, pattern=USCC_PATTERN, description="owner's credit code"),
     region: str | None = Query(None, pattern=r"^\d{6}$"),
     status: Literal["active", "revoked"] | None = None,
     limit: int = Query(50, ge=1, le=200),

@@ -14,6 +14,7 @@ from eseal_svc.adapters.jose import public_jwk
 from eseal_svc.adapters.orm import SealRow, TrustAnchorRow, TrustedIssuerRow
 from eseal_svc.api.deps import Admin, ContextDep, actor_of, problems
 from eseal_svc.api.schemas import (
+    USCC_PATTERN,
     AnchorIn,
     AnchorOut,
     JwksOut,
@@ -126,7 +127,7 @@ async def register_issuer(
 
 @router.get("/v1/jwks", response_model=JwksOut)
 async def licence_keys(
-    uow: UowDep, response: Response, org: str | None = Query(None, min_length=18, max_length=18)
+    uow: UowDep, response: Response, org: str | None = Query(None, pattern=USCC_PATTERN)
 ) -> JwksOut:
     """Public keys that sign licences and status lists (active seals), each with its certificate in x5c."""
     stmt = select(SealRow.jose_certificate).where(SealRow.status == "active").order_by(SealRow.id)
