@@ -7,9 +7,9 @@ from fastapi import FastAPI
 from tongban_contracts import topics
 from tongban_kit.app import ServiceRuntime, create_service_app
 
-from catalogue_svc.adapters.database import tune_connections
+from catalogue_svc.adapters.database import read_session_factory, tune_connections
 from catalogue_svc.api import faqs, guide, items, regions
-from catalogue_svc.api.deps import uow_for
+from catalogue_svc.api.deps import READ_SESSIONS_KEY, uow_for
 from catalogue_svc.api.errors import install_catalogue_problem_handlers
 from catalogue_svc.config import Settings, get_settings
 from catalogue_svc.service_layer.seeding import seed_catalogue
@@ -20,6 +20,7 @@ SERVICE_ROOT = Path(__file__).resolve().parents[2]
 async def tune_database(runtime: ServiceRuntime) -> None:
     """Per-connection database settings; runs before anything opens a connection."""
     tune_connections(runtime.engine)
+    runtime.extras[READ_SESSIONS_KEY] = read_session_factory(runtime.engine)
 
 
 async def load_seed_catalogue(runtime: ServiceRuntime) -> None:

@@ -189,3 +189,17 @@ async def test_bounded_and_single_token_search_equal_the_aggregate_on_postgres(
 async def test_connections_plan_statements_for_their_own_parameters(pg_catalogue: Catalogue) -> None:
     async with pg_catalogue.runtime.engine.connect() as conn:
         assert (await conn.exec_driver_sql("SHOW plan_cache_mode")).scalar_one() == "force_custom_plan"
+
+
+async def test_reads_run_without_a_transaction_on_postgres(pg_catalogue: Catalogue) -> None:
+    from catalogue_svc.api.deps import READ_SESSIONS_KEY
+
+    factory = pg_catalogue.runtime.extras[READ_SESSIONS_KEY]
+    async with factory() as session:
+        conn = await session.connection()
+        assert conn.sync_connection is not None
+        assert conn.sync_connection.get_execution_options()["isolation_level"] == "AUTOCOMMIT"
+        assert (await conn.exec_driver_sql("SELECT count(*) FROM items")).scalar_one() >= 23
+        await conn.exec_driver_sql("SELECT pg_sleep(0.01)")
+        # Inside a transaction now() stays at its start; here every statement is its own.
+        assert (await conn.exec_driver_sql("SELECT now() = statement_timestamp()")).scalar_one() is True

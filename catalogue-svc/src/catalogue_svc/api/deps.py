@@ -10,6 +10,7 @@ from tongban_kit.app import ServiceRuntime
 from tongban_kit.auth import OptionalPrincipalDep, Principal, require_scopes
 from tongban_kit.db import utcnow
 from tongban_kit.problems import Problem
+from tongban_kit.uow import UnitOfWork
 
 from catalogue_svc.domain.commands import IfMatch
 from catalogue_svc.service_layer.handlers import Clock
@@ -18,6 +19,7 @@ from catalogue_svc.service_layer.unit_of_work import CatalogueUnitOfWork
 WRITE_SCOPE = "catalogue:write"
 IMPLEMENT_SCOPE = "catalogue:implement"
 CLOCK_KEY = "catalogue.clock"
+READ_SESSIONS_KEY = "catalogue.read_sessions"
 
 
 # Dependencies are coroutines on purpose: FastAPI runs plain functions in a worker thread, and a
@@ -32,6 +34,17 @@ def uow_for(runtime: ServiceRuntime) -> CatalogueUnitOfWork:
 async def get_uow(request: Request) -> CatalogueUnitOfWork:
     """Dependency: a fresh catalogue unit of work."""
     return uow_for(request.app.state.runtime)
+
+
+def read_uow_for(runtime: ServiceRuntime) -> CatalogueUnitOfWork:
+    """A unit of work for reads only (see ``adapters.database.read_session_factory``)."""
+    factory = runtime.extras.get(READ_SESSIONS_KEY) or runtime.session_factory
+    return CatalogueUnitOfWork(UnitOfWork(factory), topic=runtime.settings.topic(topics.CATALOGUE_ITEMS))
+
+
+async def get_read_uow(request: Request) -> CatalogueUnitOfWork:
+    """Dependency: a unit of work for a GET."""
+    return read_uow_for(request.app.state.runtime)
 
 
 async def get_clock(request: Request) -> Clock:
@@ -70,6 +83,7 @@ def actor_of(principal: Principal) -> str:
 
 
 UowDep = Annotated[CatalogueUnitOfWork, Depends(get_uow)]
+ReadUowDep = Annotated[CatalogueUnitOfWork, Depends(get_read_uow)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 IfMatchDep = Annotated[IfMatch | None, Depends(get_if_match)]
 DraftsDep = Annotated[bool, Depends(include_drafts)]

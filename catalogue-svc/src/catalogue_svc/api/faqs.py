@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from tongban_kit.http import decode_cursor, encode_cursor
 from tongban_kit.idempotency import idempotency_key
 
-from catalogue_svc.api.deps import ClockDep, FaqAuthorDep, UowDep, actor_of
+from catalogue_svc.api.deps import ClockDep, FaqAuthorDep, ReadUowDep, UowDep, actor_of
 from catalogue_svc.api.items import BasicCodePath, Cursor, Limit
 from catalogue_svc.api.schemas import FaqIn, FaqOut, FaqPage
 from catalogue_svc.domain.commands import AddFaq
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/v1", tags=["faq"])
 
 @router.get("/items/{basic_code}/faqs", response_model=FaqPage, summary="An item's FAQ")
 async def list_item_faqs(
-    basic_code: BasicCodePath, uow: UowDep, limit: Limit = 50, cursor: Cursor = None
+    basic_code: BasicCodePath, uow: ReadUowDep, limit: Limit = 50, cursor: Cursor = None
 ) -> JSONResponse:
     """The item's FAQ entries in the order they were added."""
     page = await queries.item_faqs(basic_code, after=decode_cursor(cursor), limit=limit, uow=uow)
@@ -57,7 +57,7 @@ async def add_faq(
 
 @router.get("/faqs", response_model=FaqPage, summary="Search the FAQ knowledge base")
 async def search_faqs(
-    uow: UowDep,
+    uow: ReadUowDep,
     q: Annotated[str, Query(min_length=1, max_length=200, description="words of the question or answer")],
     basic_code: Annotated[str | None, Query(pattern=r"^[A-Z]{2}\d{8}$", description="only this item")] = None,
     limit: Limit = 20,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from catalogue_svc.api.deps import UowDep
+from catalogue_svc.api.deps import ReadUowDep
 from catalogue_svc.api.items import BasicCodePath
 from catalogue_svc.api.schemas import GuideOut
 from catalogue_svc.service_layer import queries
@@ -74,7 +74,7 @@ def wants_html(accept: str | None) -> bool:
 async def get_guide(
     basic_code: BasicCodePath,
     request: Request,
-    uow: UowDep,
+    uow: ReadUowDep,
     region: Annotated[
         str | None, Query(pattern=r"^\d{6}$", description="include this province's details")
     ] = None,

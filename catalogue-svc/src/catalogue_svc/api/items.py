@@ -10,7 +10,7 @@ from tongban_kit.http import decode_cursor, encode_cursor
 from tongban_kit.idempotency import idempotency_key
 
 from catalogue_svc.adapters.repository import ItemFilters
-from catalogue_svc.api.deps import ClockDep, DraftsDep, IfMatchDep, UowDep, WriterDep, actor_of
+from catalogue_svc.api.deps import ClockDep, DraftsDep, IfMatchDep, ReadUowDep, UowDep, WriterDep, actor_of
 from catalogue_svc.api.schemas import (
     ItemCreate,
     ItemDiff,
@@ -58,7 +58,7 @@ def _outcome(outcome: Outcome, location: str | None = None) -> JSONResponse:
 
 @router.get("/items", response_model=ItemPage, summary="List or search the items in force")
 async def list_items(
-    uow: UowDep,
+    uow: ReadUowDep,
     q: Annotated[
         str | None,
         Query(max_length=200, description="search: Chinese (two characters suffice), pinyin or initials"),
@@ -111,14 +111,14 @@ async def create_item(
     summary="The version in force",
     responses={200: {"headers": _ETAG_HEADER}, 404: {"description": "no such item or none in force"}},
 )
-async def get_item(basic_code: BasicCodePath, uow: UowDep) -> JSONResponse:
+async def get_item(basic_code: BasicCodePath, uow: ReadUowDep) -> JSONResponse:
     """The item's published version in force, with the item's ETag."""
     read = await queries.current_item(basic_code, uow=uow)
     return _json(read.document, read.etag)
 
 
 @router.get("/items/{basic_code}/versions", response_model=ItemVersionList, summary="Every version")
-async def list_versions(basic_code: BasicCodePath, uow: UowDep, drafts: DraftsDep) -> JSONResponse:
+async def list_versions(basic_code: BasicCodePath, uow: ReadUowDep, drafts: DraftsDep) -> JSONResponse:
     """Every version, oldest first; published versions never change (drafts need catalogue:write)."""
     read = await queries.versions(basic_code, include_drafts=drafts, uow=uow)
     return _json(read.document, read.etag)
@@ -128,7 +128,7 @@ async def list_versions(basic_code: BasicCodePath, uow: UowDep, drafts: DraftsDe
 async def get_version(
     basic_code: BasicCodePath,
     number: Annotated[int, Path(ge=1, le=100_000)],
-    uow: UowDep,
+    uow: ReadUowDep,
     drafts: DraftsDep,
 ) -> JSONResponse:
     """One version by number (a case names the version it was filed under)."""
@@ -139,7 +139,7 @@ async def get_version(
 @router.get("/items/{basic_code}/diff", response_model=ItemDiff, summary="Difference of two versions")
 async def diff_versions(
     basic_code: BasicCodePath,
-    uow: UowDep,
+    uow: ReadUowDep,
     drafts: DraftsDep,
     from_: Annotated[int, Query(alias="from", ge=1, le=100_000)],
     to: Annotated[int, Query(ge=1, le=100_000)],
@@ -155,7 +155,7 @@ async def diff_versions(
     summary="The open draft",
     responses={200: {"headers": _ETAG_HEADER}},
 )
-async def get_draft(basic_code: BasicCodePath, _principal: WriterDep, uow: UowDep) -> JSONResponse:
+async def get_draft(basic_code: BasicCodePath, _principal: WriterDep, uow: ReadUowDep) -> JSONResponse:
     """The open draft with the item's ETag (needs catalogue:write)."""
     read = await queries.draft(basic_code, uow=uow)
     return _json(read.document, read.etag)

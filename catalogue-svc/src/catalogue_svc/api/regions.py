@@ -9,7 +9,15 @@ from fastapi.responses import JSONResponse
 from tongban_kit.auth import PrincipalDep
 from tongban_kit.problems import Problem
 
-from catalogue_svc.api.deps import IMPLEMENT_SCOPE, WRITE_SCOPE, ClockDep, IfMatchDep, UowDep, actor_of
+from catalogue_svc.api.deps import (
+    IMPLEMENT_SCOPE,
+    WRITE_SCOPE,
+    ClockDep,
+    IfMatchDep,
+    ReadUowDep,
+    UowDep,
+    actor_of,
+)
 from catalogue_svc.api.items import BasicCodePath
 from catalogue_svc.api.schemas import (
     RegionImplementationIn,
@@ -31,7 +39,7 @@ RegionPath = Annotated[
     response_model=RegionImplementationList,
     summary="Every region's implementation",
 )
-async def list_regions(basic_code: BasicCodePath, uow: UowDep) -> JSONResponse:
+async def list_regions(basic_code: BasicCodePath, uow: ReadUowDep) -> JSONResponse:
     """Every province's implementation of the item."""
     read = await queries.region_implementations(basic_code, uow=uow)
     return JSONResponse(read.document)
@@ -43,7 +51,7 @@ async def list_regions(basic_code: BasicCodePath, uow: UowDep) -> JSONResponse:
     summary="A region's implementation",
     responses={200: {"headers": {"ETag": {"description": "send as If-Match to replace it"}}}},
 )
-async def get_region(basic_code: BasicCodePath, region: RegionPath, uow: UowDep) -> JSONResponse:
+async def get_region(basic_code: BasicCodePath, region: RegionPath, uow: ReadUowDep) -> JSONResponse:
     """A province's implementation of the item, with its ETag."""
     read = await queries.region_implementation(basic_code, region, uow=uow)
     return JSONResponse(read.document, headers={"ETag": read.etag or ""})
