@@ -107,6 +107,13 @@ async def test_no_response_shows_a_full_identity_number_without_identity_admin(
         "/v1/persons", params={"subject_hash": harness.ctx.subject_hash(full)}, headers=admin
     )
     assert [p["id"] for p in listed.json()["items"]] == [sub]
+    upper = await harness.client.get(
+        "/v1/persons", params={"subject_hash": harness.ctx.subject_hash(full).upper()}, headers=admin
+    )
+    assert [p["id"] for p in upper.json()["items"]] == [sub]
+    # A subject hash is 64 hex digits; anything else (a NUL PostgreSQL cannot store) is a 422.
+    bad = await harness.client.get("/v1/persons", params={"subject_hash": "\x00" * 64}, headers=admin)
+    assert bad.status_code == 422, bad.text
 
 
 async def test_window_clerk_verifies_in_person_to_l3(harness: Any, helpers: Any) -> None:

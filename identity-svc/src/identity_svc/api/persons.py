@@ -107,7 +107,7 @@ async def list_persons(
     _: Admin,
     ctx: CtxDep,
     runtime: RuntimeDep,
-    subject_hash: Annotated[str | None, Query(min_length=64, max_length=64)] = None,
+    subject_hash: Annotated[str | None, Query(pattern=r"^[0-9a-fA-F]{64}$")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> PersonPage:
@@ -115,7 +115,7 @@ async def list_persons(
     after = decode_cursor(cursor)
     query = select(NaturalPersonRow).order_by(NaturalPersonRow.id).limit(limit + 1)
     if subject_hash is not None:
-        query = query.where(NaturalPersonRow.subject_hash == subject_hash)
+        query = query.where(NaturalPersonRow.subject_hash == subject_hash.lower())
     if after is not None:
         query = query.where(NaturalPersonRow.id > str(after.get("id", "")))
     async with runtime.uow() as uow:
