@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, Table, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
@@ -83,3 +85,22 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEn
 def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """A session factory whose objects stay usable after commit."""
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def increment_counter(
+    session: AsyncSession, table: Table, key: Mapping[str, Any], *, column: str = "value", step: int = 1
+) -> int:
+    """Add ``step`` to a counter row (created at ``step`` if missing) and return the new value.
+
+    ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` behaves the same on SQLite and PostgreSQL (neither
+    needs a sequence) and holds the row lock only until the surrounding transaction ends.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (
+        insert(table)
+        .values({**key, column: step})
+        .on_conflict_do_update(index_elements=list(key), set_={column: table.c[column] + step})
+        .returning(table.c[column])
+    )
+    return int((await session.execute(stmt)).scalar_one())

@@ -97,3 +97,26 @@ async def test_failed_handler_leaves_no_inbox_row(
         await apply_once(factory, "g", _event("y", 1), broken)
     async with factory() as s:
         assert (await s.execute(select(func.count()).select_from(InboxMessage))).scalar_one() == 0
+
+
+async def test_counter_rows_increment_atomically(
+    db: tuple[AsyncEngine, async_sessionmaker[AsyncSession]],
+) -> None:
+    from sqlalchemy import Column, Integer, MetaData, String, Table
+    from tongban_kit.db import increment_counter
+
+    meta = MetaData()
+    counters = Table(
+        "test_counters",
+        meta,
+        Column("name", String(50), primary_key=True),
+        Column("value", Integer, nullable=False),
+    )
+    engine, factory = db
+    async with engine.begin() as conn:
+        await conn.run_sync(meta.create_all)
+    async with factory() as s:
+        assert await increment_counter(s, counters, {"name": "a"}) == 1
+        assert await increment_counter(s, counters, {"name": "a"}, step=20) == 21
+        assert await increment_counter(s, counters, {"name": "b"}) == 1
+        await s.commit()

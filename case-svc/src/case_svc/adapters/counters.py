@@ -1,28 +1,16 @@
-"""Human case numbers from a counter row per (handling region, day): an upsert that returns the value."""
+"""Human case numbers from a counter row per (handling region, day)."""
 
 from __future__ import annotations
 
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
+from tongban_kit.db import increment_counter
 
 from case_svc.adapters.orm import CounterRow
 
 
 async def next_value(session: AsyncSession, region: str, day: str, *, step: int = 1) -> int:
-    """Increment the day's counter of a region by ``step`` and return its new value.
-
-    INSERT … ON CONFLICT DO UPDATE … RETURNING works the same on SQLite and PostgreSQL and holds the
-    row lock only until the surrounding transaction ends.
-    """
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (
-        insert(CounterRow)
-        .values(region=region, day=day, value=step)
-        .on_conflict_do_update(
-            index_elements=[CounterRow.region, CounterRow.day],
-            set_={"value": CounterRow.__table__.c.value + step},
-        )
-        .returning(CounterRow.value)
-    )
-    return int((await session.execute(stmt)).scalar_one())
+    """Increment the day's counter of a region by ``step`` and return its new value."""
+    table = CounterRow.__table__
+    assert isinstance(table, Table)
+    return await increment_counter(session, table, {"region": region, "day": day}, step=step)
