@@ -194,3 +194,21 @@ async def test_authlib_relying_party_completes_login_with_pkce(
     assert "cn.gov.tongban.identity.token-issued.v1" in types
     assert all("310104198506123025" not in json.dumps(e) for e in events)
     assert app.is_running()
+
+
+async def test_ids_with_a_nul_are_unknown_not_server_errors(
+    identity: tuple[AppProcess, dict[str, str]],
+) -> None:
+    # PostgreSQL refuses to compare text holding a NUL; such an id simply names no client or request.
+    app, _ = identity
+    async with httpx.AsyncClient(base_url=app.base_url, timeout=10) as client:
+        authorize = await client.post("/oauth2/authorize", data={"client_id": "platform-440000\x00"})
+        assert authorize.status_code == 400, authorize.text
+        token = await client.post(
+            "/oauth2/token", data={"grant_type": "client_credentials"}, auth=("svc\x00", "secret")
+        )
+        assert token.status_code == 401 and token.json()["error"] == "invalid_client"
+        login = await client.post(
+            "/oauth2/login", data={"request_id": "x\x00", "csrf_token": "t", "username": "u", "password": "p"}
+        )
+        assert login.status_code == 400, login.text

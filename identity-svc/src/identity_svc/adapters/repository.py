@@ -62,9 +62,14 @@ def apply_client(row: ClientRow, client: Client) -> None:
     row.active = client.active
 
 
+def storable(value: str) -> bool:
+    """Whether a key can exist at all: PostgreSQL text holds no NUL and refuses to even compare one."""
+    return "\x00" not in value
+
+
 async def get_client(session: AsyncSession, client_id: str) -> ClientRow | None:
-    """A client row by id."""
-    return await session.get(ClientRow, client_id)
+    """A client row by id (None for an id no client can have)."""
+    return await session.get(ClientRow, client_id) if storable(client_id) else None
 
 
 # --- persons ------------------------------------------------------------------------------------
@@ -86,7 +91,9 @@ def person_from_row(row: NaturalPersonRow, cipher: FieldCipher) -> NaturalPerson
 
 
 async def person_by_username(session: AsyncSession, username: str) -> NaturalPersonRow | None:
-    """A person by login name."""
+    """A person by login name (None for a name no person can have)."""
+    if not storable(username):
+        return None
     row: NaturalPersonRow | None = await session.scalar(
         select(NaturalPersonRow).where(NaturalPersonRow.username == username)
     )

@@ -21,8 +21,10 @@ from identity_svc.adapters.orm import (
 )
 from identity_svc.adapters.repository import (
     client_from_row,
+    get_client,
     person_by_username,
     save_throttle,
+    storable,
     throttle_state,
 )
 from identity_svc.domain import pkce
@@ -154,7 +156,7 @@ async def start_authorization(
         return ErrorPage(400, "client_id and redirect_uri must each be sent once.")
     client_id = params.get("client_id")
     redirect_uri = params.get("redirect_uri")
-    row = await uow.session.get(ClientRow, client_id) if client_id else None
+    row = await get_client(uow.session, client_id) if client_id else None
     if row is None or not row.active:
         return ErrorPage(400, "The application (client_id) is not registered.")
     client = client_from_row(row)
@@ -311,7 +313,8 @@ class LoginForm:
 async def _pending(
     uow: UnitOfWork, ctx: IdentityContext, form: LoginForm, browser_id: str | None
 ) -> AuthRequestRow | ErrorPage:
-    row = await uow.session.get(AuthRequestRow, form.request_id) if form.request_id else None
+    known = form.request_id and storable(form.request_id)
+    row = await uow.session.get(AuthRequestRow, form.request_id) if known else None
     if row is None or row.completed_at is not None or row.expires_at <= ctx.clock():
         return ErrorPage(400, "This login page has expired. Go back to the application and start again.")
     # The form must come from the browser that opened it (cookie) and carry its token (CSRF).
