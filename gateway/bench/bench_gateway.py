@@ -51,7 +51,7 @@ from tongban_kit.testkeys import TokenMinter
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from bench_apps import BENCH_BASIC_CODE  # noqa: E402
+from helper_apps import BENCH_BASIC_CODE  # noqa: E402
 
 CLIENTS = ("aiohttp", "httpx", "httpx-aiohttp")
 UPSTREAMS = ("case", "stub")
@@ -302,7 +302,7 @@ async def start_case_scenario(
     """case-svc on a SQLite file with one seeded case, and one gateway per client in front of it."""
     tmp = Path(tempfile.mkdtemp(prefix="gateway-bench-case-"))
     catalogue = start_app(
-        "bench_apps:create_catalogue", {"PYTHONPATH": str(HERE)}, free_port(), "bench-catalogue"
+        "helper_apps:create_catalogue", {"PYTHONPATH": str(HERE)}, free_port(), "bench-catalogue"
     )
     apps.append(catalogue)
     await catalogue.wait_ready_async("/healthz")
@@ -368,7 +368,7 @@ async def start_stub_scenario(
     args: argparse.Namespace, minter: TokenMinter, jwks: AppProcess, apps: list[AppProcess]
 ) -> Scenario:
     """The stand-in upstream (a constant document) and one gateway per client in front of it."""
-    upstream = start_app("bench_apps:create_upstream", {"PYTHONPATH": str(HERE)}, free_port(), "bench-stub")
+    upstream = start_app("helper_apps:create_upstream", {"PYTHONPATH": str(HERE)}, free_port(), "bench-stub")
     apps.append(upstream)
     gateways = {
         c: start_app(
@@ -773,7 +773,7 @@ async def run_bench(args: argparse.Namespace) -> int:
     started = time.monotonic()
     try:
         jwks = start_app(
-            "bench_apps:create_jwks",
+            "helper_apps:create_jwks",
             {"PYTHONPATH": str(HERE), "BENCH_JWKS": json.dumps(minter.jwks)},
             free_port(),
             "bench-jwks",
