@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
 from tongban_contracts.reference import Audience, ExchangeDomain, HandlingMode, ItemType
 
 SERVICE = "catalogue"
