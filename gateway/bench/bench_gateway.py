@@ -30,6 +30,7 @@ import asyncio
 import json
 import os
 import pstats
+import shutil
 import signal
 import socket
 import statistics
@@ -260,6 +261,7 @@ class Scenario:
     headers: dict[str, str]
     rate: float
     notes: list[str] = field(default_factory=list)
+    scratch: Path | None = None
 
 
 def _id_number() -> str:
@@ -357,8 +359,9 @@ async def start_case_scenario(
         path=f"/v1/cases/{case_id}",
         headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
         rate=args.rate if args.rate else args.case_rate,
+        scratch=tmp,
         notes=[
-            f"case-svc on SQLite ({tmp}/case.db), Kafka {'local broker' if broker else 'unreachable (outbox only)'}; "
+            f"case-svc on SQLite (a file in {tmp}), Kafka {'local broker' if broker else 'unreachable (outbox only)'}; "
             f"GET /v1/cases/{case_id} with a cases:read token of {REGION}"
         ],
     )
@@ -801,6 +804,8 @@ async def run_bench(args: argparse.Namespace) -> int:
                 await profile_gateway(scenario, args, jwks)
             for app in reversed(apps[begin:]):  # the next scenario gets the machine to itself
                 app.stop()
+            if scenario.scratch is not None:
+                shutil.rmtree(scenario.scratch, ignore_errors=True)
         print(f"\nbench took {time.monotonic() - started:.0f} s; load average at the end: {load_average()}")
         return 0
     finally:
