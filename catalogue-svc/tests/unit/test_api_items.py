@@ -339,3 +339,22 @@ async def test_versions_and_unknown_ones(catalogue: Catalogue) -> None:
     r = await c.get("/v1/items/XK00003000/diff", params={"from": 1, "to": 1})
     assert r.json()["changes"] == []
     assert (await c.get("/v1/items/XK00003000/diff", params={"from": 1, "to": 3})).status_code == 404
+
+
+async def test_nul_characters_are_refused_before_they_reach_the_database(catalogue: Catalogue) -> None:
+    from tongban_kit.http import encode_cursor
+
+    c = catalogue.client
+    r = await c.post(
+        "/v1/items", json=item_body("XK00090020", name="户口\x00迁移"), headers=catalogue.writer()
+    )
+    assert r.status_code == 422
+    assert (await c.get("/v1/items", params={"ministry": "公安\x00部"})).status_code == 422
+    assert (await c.get("/v1/items", params={"q": "户口\x00"})).status_code == 422
+    r = await c.get("/v1/items", params={"cursor": encode_cursor({"k": "XK0000\x003000"})})
+    assert r.status_code == 400
+    r = await c.get("/v1/items", params={"cursor": encode_cursor({"k": "XK00003000\n"})})
+    assert r.status_code == 400
+    faq = {"question": "问\x00", "answer": "答"}
+    r = await c.post("/v1/items/XK00003000/faqs", json=faq, headers=catalogue.writer())
+    assert r.status_code == 422

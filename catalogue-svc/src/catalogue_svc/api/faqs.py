@@ -11,7 +11,7 @@ from tongban_kit.idempotency import idempotency_key
 
 from catalogue_svc.api.deps import ClockDep, FaqAuthorDep, ReadUowDep, UowDep, actor_of
 from catalogue_svc.api.items import BasicCodePath, Cursor, Limit
-from catalogue_svc.api.schemas import FaqIn, FaqOut, FaqPage
+from catalogue_svc.api.schemas import NO_NUL, FaqIn, FaqOut, FaqPage
 from catalogue_svc.domain.commands import AddFaq
 from catalogue_svc.service_layer import handlers, queries
 
@@ -58,7 +58,10 @@ async def add_faq(
 @router.get("/faqs", response_model=FaqPage, summary="Search the FAQ knowledge base")
 async def search_faqs(
     uow: ReadUowDep,
-    q: Annotated[str, Query(min_length=1, max_length=200, description="words of the question or answer")],
+    q: Annotated[
+        str,
+        Query(min_length=1, max_length=200, pattern=NO_NUL, description="words of the question or answer"),
+    ],
     basic_code: Annotated[str | None, Query(pattern=r"^[A-Z]{2}\d{8}$", description="only this item")] = None,
     limit: Limit = 20,
     cursor: Cursor = None,

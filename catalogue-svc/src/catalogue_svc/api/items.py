@@ -12,6 +12,7 @@ from tongban_kit.idempotency import idempotency_key
 from catalogue_svc.adapters.repository import ItemFilters
 from catalogue_svc.api.deps import ClockDep, DraftsDep, IfMatchDep, ReadUowDep, UowDep, WriterDep, actor_of
 from catalogue_svc.api.schemas import (
+    NO_NUL,
     ItemCreate,
     ItemDiff,
     ItemPage,
@@ -61,12 +62,18 @@ async def list_items(
     uow: ReadUowDep,
     q: Annotated[
         str | None,
-        Query(max_length=200, description="search: Chinese (two characters suffice), pinyin or initials"),
+        Query(
+            max_length=200,
+            pattern=NO_NUL,
+            description="search: Chinese (two characters suffice), pinyin or initials",
+        ),
     ] = None,
     mode: Annotated[HandlingMode | None, Query(description="handling mode offered")] = None,
     audience: Annotated[Audience | None, Query()] = None,
     item_type: Annotated[ItemType | None, Query()] = None,
-    ministry: Annotated[str | None, Query(max_length=100, description="responsible ministry, exact")] = None,
+    ministry: Annotated[
+        str | None, Query(max_length=100, pattern=NO_NUL, description="responsible ministry, exact")
+    ] = None,
     region: Annotated[
         str | None, Query(pattern=r"^\d{6}$", description="implemented by this province")
     ] = None,

@@ -13,12 +13,14 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from tongban_contracts.reference import Audience, ExchangeDomain, HandlingMode, ItemType
 
-Text32 = Annotated[str, StringConstraints(min_length=1, max_length=32)]
-Text100 = Annotated[str, StringConstraints(min_length=1, max_length=100)]
-Text200 = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-Text500 = Annotated[str, StringConstraints(min_length=1, max_length=500)]
-Text2000 = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
-Text5000 = Annotated[str, StringConstraints(min_length=1, max_length=5000)]
+# Free text never holds NUL: PostgreSQL text cannot store it, and no catalogue field needs it.
+NO_NUL = r"^[^\x00]*$"
+Text32 = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=NO_NUL)]
+Text100 = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=NO_NUL)]
+Text200 = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NO_NUL)]
+Text500 = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=NO_NUL)]
+Text2000 = Annotated[str, StringConstraints(min_length=1, max_length=2000, pattern=NO_NUL)]
+Text5000 = Annotated[str, StringConstraints(min_length=1, max_length=5000, pattern=NO_NUL)]
 Code = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9_-]{0,31}$")]
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,63}$")]
 BasicCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}\d{8}$")]
@@ -43,7 +45,7 @@ class LegalBasis(_In):
 
     law: Text200
     article: Text100 | None = None
-    url: Annotated[str, StringConstraints(max_length=500, pattern=r"^https?://\S+$")] | None = None
+    url: Annotated[str, StringConstraints(max_length=500, pattern=r"^https?://[^\s\x00]+$")] | None = None
 
 
 class MaterialIn(_In):

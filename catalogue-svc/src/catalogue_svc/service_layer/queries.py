@@ -6,6 +6,7 @@ only; drafts need ``catalogue:write`` (the API passes ``include_drafts``).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -166,11 +167,15 @@ def _summary(row: SummaryRow, score: int | None) -> dict[str, Any]:
     }
 
 
+# Cursor keys are basic codes or UUIDs; anything else was not issued here.
+_CURSOR_KEY = re.compile(r"[0-9A-Za-z-]{1,64}")
+
+
 def _scored_after(after: dict[str, Any] | None) -> ScoredKey | None:
     if after is None:
         return None
     key, score = after.get("k"), after.get("s")
-    if not isinstance(key, str) or not isinstance(score, int) or isinstance(score, bool):
+    if not isinstance(key, str) or not _CURSOR_KEY.fullmatch(key) or type(score) is not int:
         raise InvalidCursor("the cursor does not belong to a search")
     return ScoredKey(key, score)
 
@@ -179,7 +184,7 @@ def _plain_after(after: dict[str, Any] | None) -> str | None:
     if after is None:
         return None
     key = after.get("k")
-    if not isinstance(key, str) or "s" in after:
+    if not isinstance(key, str) or not _CURSOR_KEY.fullmatch(key) or "s" in after:
         raise InvalidCursor("the cursor does not belong to this list")
     return key
 
