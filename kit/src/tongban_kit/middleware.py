@@ -67,24 +67,26 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", raw)]
-                span = trace.get_current_span().get_span_context()
-                if span.is_valid:
-                    structlog.contextvars.bind_contextvars(trace_id=format(span.trace_id, "032x"))
             await send(message)
 
-        structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(request_id=request_id)
-        token = (
-            otel_context.attach(propagation_context(scope.get("headers", [])))
-            if self.propagate_only
-            else None
+        token = None
+        if self.propagate_only:
+            context = propagation_context(scope.get("headers", []))
+            token = otel_context.attach(context)
+        # Only this request's keys are bound and restored afterwards: the process-wide ones
+        # (service) stay. With spans recorded, the trace id is bound once the server span exists.
+        trace_id = trace.get_current_span().get_span_context().trace_id
+        bound = (
+            {"request_id": request_id, "trace_id": format(trace_id, "032x")}
+            if trace_id
+            else {"request_id": request_id}
         )
         try:
-            await self.app(scope, receive, send_with_id)
+            with structlog.contextvars.bound_contextvars(**bound):
+                await self.app(scope, receive, send_with_id)
         finally:
             if token is not None:
                 otel_context.detach(token)
-            structlog.contextvars.clear_contextvars()
 
 
 class BodySizeLimitMiddleware:

@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
@@ -34,8 +35,15 @@ def setup_logging(service: str, level: str = "INFO") -> None:
     logging.basicConfig(stream=sys.stdout, level=level.upper(), format="%(message)s")
     for noisy in ("httpx", "alembic", "aiokafka"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+    def add_service(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+        # A processor, not a context variable: every task and thread of the process logs it.
+        event.setdefault("service", service)
+        return event
+
     structlog.configure(
         processors=[
+            add_service,
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
@@ -46,7 +54,6 @@ def setup_logging(service: str, level: str = "INFO") -> None:
         logger_factory=structlog.PrintLoggerFactory(file=sys.stdout),
         cache_logger_on_first_use=True,
     )
-    structlog.contextvars.bind_contextvars(service=service)
 
 
 def tracing_enabled() -> bool:

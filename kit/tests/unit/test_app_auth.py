@@ -131,3 +131,36 @@ async def test_readyz_reports_broker_without_blocking(client: httpx.AsyncClient)
     assert r.status_code == 503
     assert r.json()["checks"] == {"database": "ok", "kafka": "unavailable"}
     assert (await client.get("/healthz")).status_code == 200
+
+
+async def test_request_logs_keep_the_service_and_name_request_and_trace(client: httpx.AsyncClient) -> None:
+    import structlog
+
+    seen: dict[str, object] = {}
+
+    @client.app.get("/v1/log-probe")  # type: ignore[attr-defined]
+    async def probe() -> dict[str, str]:
+        seen.update(structlog.contextvars.get_contextvars())
+        return {}
+
+    client.app.router.routes.insert(0, client.app.router.routes.pop())  # type: ignore[attr-defined]
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    r = await client.get(
+        "/v1/log-probe",
+        headers={"X-Request-Id": "rid-1", "traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"},
+    )
+    assert r.status_code == 200
+    assert seen["request_id"] == "rid-1"
+    assert seen["trace_id"] == trace_id
+    assert "request_id" not in structlog.contextvars.get_contextvars()
+
+
+def test_every_log_line_names_the_service(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    import structlog
+
+    structlog.get_logger("t").info("hello", n=1)
+    line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert line["service"] == "demo"
+    assert line["event"] == "hello"
