@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import os
 import random
 import statistics
@@ -253,6 +254,8 @@ async def run(database: str, url: str) -> dict[str, float]:
 
 async def main() -> int:
     """Measure every database asked for and print one line per figure with its target."""
+    # No broker is wanted here (nothing is published); keep the client's reconnect noise out.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     results: dict[str, dict[str, float]] = {}
     for database in DATABASES:
         if database == "sqlite":
