@@ -85,8 +85,13 @@ def test_joint_case_concludes_only_after_both_tasks(
 
     # Shanghai checks the applicant's household registration under the applicant's consent (the
     # dev seed grants every platform household data for the 户口迁移 items), then does its task.
-    login = oidc_login(
-        running_mesh.gateway, "platform-440000", LISI, "openid exchange:query", acr_values="L2"
+    consenting = (
+        story.get("lisi_token")
+        or (
+            oidc_login(
+                running_mesh.gateway, "platform-440000", LISI, "openid exchange:query", acr_values="L2"
+            )
+        ).tokens["access_token"]
     )
     guangdong.post(
         "/exchange/v1/consents",
@@ -96,7 +101,7 @@ def test_joint_case_concludes_only_after_both_tasks(
             "until": (datetime.now(UTC) + timedelta(days=3)).isoformat(),
             "purpose": "迁出地核验户籍",
         },
-        token=login.tokens["access_token"],
+        token=consenting,
         expect=201,
     )
     answer = shanghai.post(
