@@ -1,7 +1,8 @@
 """ORM tables of catalogue-svc (the kit's outbox, inbox and idempotency tables share this metadata).
 
-``items`` is the aggregate's row: its ``revision`` is the ETag counter and the event sequence, and
-it repeats the facts of the version in force so that lists and filters read one table.
+``items`` is the aggregate's row: its ``revision`` is the ETag counter, ``event_sequence`` the last
+``ce_sequence`` it emitted, and it repeats the facts of the version in force so that lists and
+filters read one table.
 ``item_versions`` holds every version's content as JSON. Two partial unique indexes make the
 domain's rules hold in the database too: at most one draft and one open published version per item.
 ``search_tokens`` is the token table of ``domain/search.py``; its primary key starts with the
@@ -47,6 +48,9 @@ class ItemRow(Base):
 
     basic_code: Mapped[str] = mapped_column(String(10), primary_key=True)
     revision: Mapped[int] = mapped_column(Integer, nullable=False)
+    # ce_sequence of the item's last event: it moves only when an event is written, so the
+    # sequence is gap-free although draft edits also move the revision.
+    event_sequence: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
     current_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     item_type: Mapped[str | None] = mapped_column(String(32), nullable=True)

@@ -1,8 +1,8 @@
 """Repositories: load and save the Item aggregate, region implementations and FAQ entries.
 
 Saving an item is one conditional UPDATE of its row (``revision = revision + 1 WHERE revision =
-loaded``): it is the optimistic-concurrency check behind If-Match and allocates the event sequence
-in the same transaction, as DESIGN.md asks. Version rows are written in number order, updates
+loaded``): it is the optimistic-concurrency check behind If-Match and reserves the events' gap-free
+sequence numbers in the same statement, as DESIGN.md asks. Version rows are written in number order, updates
 before inserts, so the partial unique indexes never see two versions in force mid-transaction.
 """
 
@@ -208,26 +208,42 @@ class ItemRepository:
         versions = tuple(version_from_row(r) for r in await self.version_rows(basic_code))
         return StoredItem(Item(basic_code, versions), row.revision, versions)
 
-    async def add(self, item: Item, *, now: datetime) -> int:
-        """Insert a new item at revision 1 and return that revision."""
+    async def add(self, item: Item, *, now: datetime, events: int = 0) -> int:
+        """Insert a new item at revision 1 with ``events`` events numbered 1.. and return the revision."""
         await self.session.execute(
             insert(ItemRow).values(
-                basic_code=item.basic_code, revision=1, created_at=now, updated_at=now, **_facts(item)
+                basic_code=item.basic_code,
+                revision=1,
+                event_sequence=events,
+                created_at=now,
+                updated_at=now,
+                **_facts(item),
             )
         )
         await self._insert_versions(item.basic_code, item.versions)
         return 1
 
-    async def save(self, stored: StoredItem, *, now: datetime) -> int:
-        """Write what changed under the revision check; return the new revision (the event sequence)."""
+    async def save(self, stored: StoredItem, *, now: datetime, events: int = 0) -> int:
+        """Write what changed under the revision check and reserve ``events`` event sequence numbers.
+
+        Returns the sequence of the first reserved event (the new revision is ``stored.revision``).
+        """
         item = stored.item
-        result = await self.session.execute(
-            update(ItemRow)
-            .where(ItemRow.basic_code == item.basic_code, ItemRow.revision == stored.revision)
-            .values(revision=ItemRow.revision + 1, updated_at=now, **_facts(item))
-            .execution_options(synchronize_session=False)
-        )
-        if getattr(result, "rowcount", 0) != 1:
+        first = (
+            await self.session.execute(
+                update(ItemRow)
+                .where(ItemRow.basic_code == item.basic_code, ItemRow.revision == stored.revision)
+                .values(
+                    revision=ItemRow.revision + 1,
+                    event_sequence=ItemRow.event_sequence + events,
+                    updated_at=now,
+                    **_facts(item),
+                )
+                .returning(ItemRow.event_sequence - events + 1)
+                .execution_options(synchronize_session=False)
+            )
+        ).scalar()
+        if first is None:
             raise ConcurrentChange(item.basic_code)
         loaded = stored.loaded
         for version in item.versions[: len(loaded)]:
@@ -244,7 +260,7 @@ class ItemRepository:
         await self._insert_versions(item.basic_code, item.versions[len(loaded) :])
         stored.revision += 1
         stored.loaded = item.versions
-        return stored.revision
+        return int(first)
 
     async def _insert_versions(self, basic_code: str, versions: Sequence[ItemVersion]) -> None:
         for version in versions:

@@ -128,12 +128,13 @@ async def _change_item(
         now = clock()
         version = change(stored.item, now)
         events = stored.item.pull_events()
-        revision = await _save(uow, stored, now)
+        first_sequence = await _save(uow, stored, now, len(events))
+        revision = stored.revision
         if any(isinstance(e, ItemPublished | ItemRetired) for e in events):
             faqs = [f.entry for f in await uow.faqs.for_item(basic_code)]
             await uow.search.index_item(stored.item.current, faqs, basic_code=basic_code)
-        for event in events:
-            uow.emit(event, sequence=revision)
+        for offset, event in enumerate(events):
+            uow.emit(event, sequence=first_sequence + offset)
         try:
             await uow.commit()
         except IntegrityError as exc:  # a concurrent writer got a version in force first
@@ -142,9 +143,9 @@ async def _change_item(
     return Outcome(version_document(version), item_etag(basic_code, revision))
 
 
-async def _save(uow: CatalogueUnitOfWork, stored: StoredItem, now: datetime) -> int:
+async def _save(uow: CatalogueUnitOfWork, stored: StoredItem, now: datetime, events: int) -> int:
     try:
-        return await uow.items.save(stored, now=now)
+        return await uow.items.save(stored, now=now, events=events)
     except ConcurrentChange as exc:
         raise PreconditionFailed(None) from exc
 

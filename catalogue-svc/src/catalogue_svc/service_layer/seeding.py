@@ -26,15 +26,16 @@ async def seed_catalogue(
         indexed = []
         for seed_item in seed.items:
             item, changes = seed_item.materialise(now=now)
-            revision = await uow.items.add(item, now=now)
+            events = item.pull_events()
+            await uow.items.add(item, now=now, events=len(events))
             for faq in seed_item.faqs:
                 faq_id = new_id()
                 await uow.faqs.add(faq_id, item.basic_code, faq, author="seed", region=None, now=now)
                 await uow.search.index_faq(faq_id, faq)
             assert item.current is not None
             indexed.append((item.current, seed_item.faqs))
-            for event in item.pull_events():
-                uow.emit(event, sequence=revision)
+            for sequence, event in enumerate(events, start=1):
+                uow.emit(event, sequence=sequence)
             for change in changes:
                 region_revision = await uow.regions.put(
                     change.implementation, item_version=change.item_version, expected_revision=None, now=now
