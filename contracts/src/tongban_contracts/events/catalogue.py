@@ -12,18 +12,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from tongban_contracts.events.common import Payload as _Payload
 from tongban_contracts.reference import Audience, ExchangeDomain, HandlingMode, ItemType
 
 SERVICE = "catalogue"
 
 ResultType = Literal["licence", "approval", "certificate", "record", "benefit", "other"]
 VersionStatus = Literal["draft", "published", "retired"]
-
-
-class _Payload(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class LegalBasis(_Payload):
