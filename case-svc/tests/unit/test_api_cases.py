@@ -42,6 +42,19 @@ async def test_submit_returns_the_case_with_etag_location_and_number(case_app: C
     assert event.data["applicant"]["subject_hash"] == case["applicant"]["subject_hash"]
 
 
+async def test_free_text_with_a_nul_is_refused_before_it_reaches_the_database(case_app: CaseApp) -> None:
+    # PostgreSQL's text and jsonb cannot hold a NUL: a note, reason or message with one is a 422.
+    case = await submit(case_app)
+    a = case_app.platform(RECEIVING)
+    note = await a.act(case["id"], "transfer", {"method": "electronic", "note": "材料\x00"})
+    assert note.status_code == 422 and note.json()["errors"][0]["field"] == "body.note", note.text
+    reason = await a.act(case["id"], "withdraw", {"reason": "\x00"})
+    assert reason.status_code == 422
+    message = await a.post(f"/v1/cases/{case['id']}/messages", {"body": "hi\x00"})
+    assert message.status_code == 422
+    assert (await a.act(case["id"], "transfer", {"method": "electronic", "note": "材料"})).status_code == 200
+
+
 async def test_case_numbers_are_unique_and_sequential_per_handling_region(case_app: CaseApp) -> None:
     numbers = [(await submit(case_app))["number"] for _ in range(3)]
     seqs = [int(n.rsplit("-", 1)[1]) for n in numbers]

@@ -14,10 +14,20 @@ from case_svc.domain.model import Decision, DeliveryMethod
 RegionCode = Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
 Code = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{64}$")]
-Text100 = Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True)]
-Text200 = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
-Text500 = Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
-Text2000 = Annotated[str, StringConstraints(min_length=1, max_length=2000, strip_whitespace=True)]
+# Free text never holds a NUL: PostgreSQL's text and jsonb refuse it, so it would fail at commit.
+NO_NUL = r"^[^\x00]*$"
+Text100 = Annotated[
+    str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True, pattern=NO_NUL)
+]
+Text200 = Annotated[
+    str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True, pattern=NO_NUL)
+]
+Text500 = Annotated[
+    str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True, pattern=NO_NUL)
+]
+Text2000 = Annotated[
+    str, StringConstraints(min_length=1, max_length=2000, strip_whitespace=True, pattern=NO_NUL)
+]
 Ref = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
 MAX_FORM_BYTES = 20_000
 
@@ -40,7 +50,7 @@ class FileRefIn(_In):
     """A scanned file, by the SHA-256 of its content (upload it with POST /v1/cases/{id}/materials)."""
 
     sha256: Sha256
-    name: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = None
+    name: Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=NO_NUL)] | None = None
 
 
 class MaterialIn(_In):
