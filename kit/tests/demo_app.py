@@ -138,3 +138,9 @@ def create_app(settings: DemoSettings, *, consume: bool = False) -> object:
         consumers=consumers,
         on_startup=[create_tables],
     )
+
+
+@router.get("/v1/boom")
+async def boom() -> dict[str, str]:
+    """Fail the way a bug would."""
+    raise RuntimeError("secret internal detail")

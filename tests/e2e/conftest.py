@@ -60,10 +60,6 @@ class RunningMesh:
 def _extra_env(name: str, ports: dict[str, int]) -> dict[str, str]:
     """Settings on top of testing.mesh_env for one component."""
     env = {"TONGBAN_TRACE_LOG": "1", "CASE_DEADLINE_INTERVAL_SECONDS": "2"}
-    if name == "sandbox":
-        # mesh_env sets SANDBOX_HUB_URL, but the sandbox reads the hub's keys from SANDBOX_HUB_JWKS_URL
-        # (default port 8005): without this every provider call is refused with 401 on free ports.
-        env["SANDBOX_HUB_JWKS_URL"] = f"http://127.0.0.1:{ports['exchange']}/.well-known/jwks.json"
     return env
 
 

@@ -9,7 +9,9 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://tongban.gov.cn/problems/"
@@ -116,12 +118,54 @@ def install_problem_handlers(app: FastAPI) -> None:
         problem = Problem(exc.status_code, code, detail, headers=getattr(exc, "headers", None) or {})
         return problem_response(problem, request.url.path)
 
-    async def on_error(request: Request, exc: Exception) -> JSONResponse:
-        log.error("unhandled error", path=request.url.path, error=type(exc).__name__, exc_info=exc)
-        problem = Problem(500, "internal-error", "The service failed to handle the request; it was logged.")
-        return problem_response(problem, request.url.path)
+    async def on_database(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, DBAPIError)
+        if getattr(exc.orig, "sqlstate", None) in _TEXT_SQLSTATES:
+            problem = Problem(
+                422, "invalid-text", "A text value contains a character that cannot be stored (NUL)."
+            )
+            return problem_response(problem, request.url.path)
+        raise exc  # the catch-all below answers 500
 
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
-    app.add_exception_handler(Exception, on_error)
+    app.add_exception_handler(DBAPIError, on_database)
+    # Not add_exception_handler(Exception): Starlette re-raises after such a handler answers, and
+    # the server then drops the keep-alive connection under the gateway's next request.
+    app.add_middleware(CatchAllMiddleware)
+
+
+# PostgreSQL refuses NUL in text and jsonb (character not in repertoire, untranslatable character).
+_TEXT_SQLSTATES = {"22021", "22P05"}
+
+
+class CatchAllMiddleware:
+    """Answers any unhandled error with a 500 problem (no stack trace) and keeps the connection usable."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            log.error("unhandled error", path=scope.get("path"), error=type(exc).__name__, exc_info=exc)
+            if started:
+                raise  # too late for a problem document; the server closes the connection
+            problem = Problem(
+                500, "internal-error", "The service failed to handle the request; it was logged."
+            )
+            response = problem_response(problem, scope.get("path"))
+            await response(scope, receive, send)

@@ -463,7 +463,7 @@ def mesh_env(
         "CASE_CATALOGUE_URL": url["catalogue"],
         "EXCHANGE_CASE_URL": url["case"],
         "EXCHANGE_SANDBOX_URL": url["sandbox"],
-        "SANDBOX_HUB_URL": url["exchange"],
+        "SANDBOX_HUB_JWKS_URL": url["exchange"] + "/.well-known/jwks.json",
         "GATEWAY_UPSTREAM_CATALOGUE": url["catalogue"],
         "GATEWAY_UPSTREAM_CASE": url["case"],
         "GATEWAY_UPSTREAM_IDENTITY": url["identity"],

@@ -249,3 +249,22 @@ async def test_a_commit_in_another_replica_wakes_the_elected_relay(pg_url: str) 
         await asyncio.gather(task, return_exceptions=True)
         await leader_engine.dispose()
         await other_engine.dispose()
+
+
+async def test_nul_in_text_is_a_422_problem_on_postgresql(pg_url: str) -> None:
+    settings = _settings(pg_url, "127.0.0.1:1", testing.run_topic_prefix() + "nul.")
+    minter = TokenMinter()
+    app = demo.create_app(settings)
+    async with LifespanManager(app) as m:
+        app.state.runtime.verifier.set_keys(minter.jwks)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=m.app), base_url="http://d") as c:
+            token = minter.mint("demo:write", audience=["urn:tongban:demo"])
+            r = await c.post(
+                "/v1/widgets", json={"name": "a\u0000b"}, headers={"Authorization": f"Bearer {token}"}
+            )
+            assert r.status_code == 422
+            assert r.json()["code"] == "invalid-text"
+            ok = await c.post(
+                "/v1/widgets", json={"name": "fine"}, headers={"Authorization": f"Bearer {token}"}
+            )
+            assert ok.status_code == 201

@@ -164,3 +164,12 @@ def test_every_log_line_names_the_service(capsys: pytest.CaptureFixture[str]) ->
     line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert line["service"] == "demo"
     assert line["event"] == "hello"
+
+
+async def test_unhandled_error_is_a_500_problem_without_details(client: httpx.AsyncClient) -> None:
+    r = await client.get("/v1/boom")
+    assert r.status_code == 500
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["code"] == "internal-error"
+    assert "secret internal detail" not in r.text
+    assert (await client.get("/healthz")).status_code == 200

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from tongban_contracts.events.common import Actor
+from tongban_contracts.events.common import Actor as Actor  # re-exported: payloads name it
 from tongban_contracts.events.common import Payload as _Payload
 
 SERVICE = "eseal"
