@@ -90,8 +90,15 @@ def libs_dir() -> Path:
     # Resolve into a scratch directory and swap it in, so an interrupted download never looks complete.
     scratch = Path(tempfile.mkdtemp(prefix="libs.", dir=home))
     cmd = [
-        mvn, "-q", "-B", "-Dstyle.color=never", "-f", str(POM), "dependency:copy-dependencies",
-        f"-DoutputDirectory={scratch}", "-DincludeScope=runtime",
+        mvn,
+        "-q",
+        "-B",
+        "-Dstyle.color=never",
+        "-f",
+        str(POM),
+        "dependency:copy-dependencies",
+        f"-DoutputDirectory={scratch}",
+        "-DincludeScope=runtime",
     ]
     # Maven's output is kept out of our stdout (it carries terminal escapes) and shown only on failure.
     result = subprocess.run(cmd, capture_output=True, text=True, check=False)  # noqa: S603 - fixed args
@@ -206,11 +213,18 @@ def java_cmd(libs: Path, paths: Paths, main: str, *args: str) -> list[str]:
     if java is None:
         raise SystemExit("[kafka] Java 17+ is needed: apt-get install -y openjdk-17-jre-headless")
     return [
-        java, "-Xms512m", "-Xmx1g", "-XX:+UseG1GC", "-XX:+ExitOnOutOfMemoryError",
+        java,
+        "-Xms512m",
+        "-Xmx1g",
+        "-XX:+UseG1GC",
+        "-XX:+ExitOnOutOfMemoryError",
         "-Djava.awt.headless=true",
         f"-Dlog4j2.configurationFile={paths.log4j}",
         f"-Dkafka.logs.dir={paths.root}",
-        "-cp", f"{libs}/*", main, *args,
+        "-cp",
+        f"{libs}/*",
+        main,
+        *args,
     ]
 
 
@@ -333,8 +347,11 @@ def start(paths: Paths) -> int:
             out.flush()
             proc = subprocess.Popen(  # noqa: S603 - fixed argument list
                 java_cmd(libs, paths, "kafka.Kafka", str(paths.props)),
-                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                start_new_session=True, close_fds=True,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                close_fds=True,
             )
         paths.pid.write_text(str(proc.pid))
         # The broker outlives this script; stop Popen from reaping or warning about it.
