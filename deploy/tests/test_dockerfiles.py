@@ -56,7 +56,7 @@ def test_dockerfile_builds_a_locked_non_root_image_without_healthcheck(component
     assert "USER 10001:10001" in runtime
     assert runtime[-1] == (
         f'CMD ["uvicorn", "--factory", "{component.package}.main:create_app", "--host", "0.0.0.0", '
-        f'"--port", "{component.port}", "--loop", "uvloop", "--http", "httptools"]'
+        f'"--port", "{component.port}", "--loop", "uvloop", "--http", "httptools", "--no-proxy-headers", "--no-access-log"]'
     )
     assert f"WORKDIR /app/{component.svc_dir}" in runtime
     assert f"EXPOSE {component.port}" in runtime
