@@ -10,11 +10,12 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from catalogue_support import Catalogue, item_body
-from catalogue_svc.adapters.orm import Base, ItemVersionRow
+from catalogue_svc.adapters.orm import ItemVersionRow
 from catalogue_svc.domain.search import InMemorySearchIndex
 from catalogue_svc.seed import load_seed
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
+from tongban_kit.db import service_metadata
 
 pytestmark = pytest.mark.integration
 
@@ -95,7 +96,8 @@ async def test_migrations_match_the_models_on_postgres(pg_catalogue: Catalogue) 
     async with pg_catalogue.runtime.engine.connect() as conn:
         diff = await conn.run_sync(
             lambda sync: compare_metadata(
-                MigrationContext.configure(sync, opts={"compare_type": True}), Base.metadata
+                MigrationContext.configure(sync, opts={"compare_type": True}),
+                service_metadata("catalogue_svc."),
             )
         )
     assert comparable(diff) == []

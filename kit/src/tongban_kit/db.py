@@ -104,3 +104,21 @@ async def increment_counter(
         .returning(table.c[column])
     )
     return int((await session.execute(stmt)).scalar_one())
+
+
+def service_metadata(*packages: str) -> MetaData:
+    """The tables of the given service packages plus the kit's, as a MetaData of their own.
+
+    Every service's models share the kit's ``Base`` (so the outbox and inbox are in each service's
+    schema). In one process that imports several services, as the test suite does, ``Base.metadata``
+    holds them all; migrations and schema comparisons use this narrower view.
+    """
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    prefixes = (*packages, "tongban_kit.")
+    for mapper in Base.registry.mappers:
+        if not mapper.class_.__module__.startswith(prefixes):
+            continue
+        for table in mapper.tables:
+            if isinstance(table, Table) and table.name not in metadata.tables:
+                table.to_metadata(metadata)
+    return metadata

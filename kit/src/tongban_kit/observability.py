@@ -24,6 +24,7 @@ LATENCY = Histogram(
 
 _logging_done = False
 _tracing_done = False
+_clients_done = False
 
 
 def setup_logging(service: str, level: str = "INFO") -> None:
@@ -71,7 +72,7 @@ def tracing_enabled() -> bool:
 
 def setup_tracing(service: str, app: Any = None, engine: Any = None) -> None:
     """A tracer provider for the process (OTLP export when configured) and the instrumentations."""
-    global _tracing_done
+    global _tracing_done, _clients_done
     from opentelemetry import trace
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
@@ -89,13 +90,17 @@ def setup_tracing(service: str, app: Any = None, engine: Any = None) -> None:
 
             provider.add_span_processor(SimpleSpanProcessor(LogSpanExporter()))
         trace.set_tracer_provider(provider)
+    if not tracing_enabled():
+        # Propagation only: no client instrumentation either, which would also replace a
+        # traceparent the caller set on an httpx request with a new trace of its own.
+        return
+    if not _clients_done:
+        _clients_done = True
         from opentelemetry.instrumentation.aiokafka import AIOKafkaInstrumentor
         from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
         HTTPXClientInstrumentor().instrument()
         AIOKafkaInstrumentor().instrument()
-    if not tracing_enabled():
-        return
     if app is not None:
         from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 

@@ -1,6 +1,7 @@
 """Alembic environment of catalogue-svc: the kit runs it with batch mode for SQLite."""
 
-from catalogue_svc.adapters import orm
+from catalogue_svc.adapters import orm  # noqa: F401  (maps this service's tables)
+from tongban_kit.db import service_metadata
 from tongban_kit.migrations import run_env
 
-run_env(orm.Base.metadata)
+run_env(service_metadata("catalogue_svc."))
