@@ -18,6 +18,21 @@ VAR = REPO / "var"
 LOCK = VAR / "run.lock"
 
 
+def print_dev_realm(identity_log: Path) -> None:
+    """Show the dev clients and demo citizens identity-svc printed at start."""
+    lines = identity_log.read_text(errors="replace").splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("Tongban identity dev realm")), None)
+    if start is None:
+        print("  dev clients and demo citizens: see var/logs/identity.log")
+        return
+    print()
+    print(lines[start])
+    for line in lines[start + 1 :]:
+        if not line.startswith("  "):
+            break
+        print(line)
+
+
 def main() -> int:
     """Start broker and apps, report, and wait for Ctrl-C."""
     VAR.mkdir(exist_ok=True)
@@ -62,7 +77,7 @@ def main() -> int:
         print("Tongban is ready.")
         print("  gateway      http://127.0.0.1:8000   (API docs: http://127.0.0.1:8000/docs)")
         print("  OIDC issuer  http://127.0.0.1:8000/identity/.well-known/openid-configuration")
-        print("  dev clients and demo citizens: see var/logs/identity.log (dev-realm lines)")
+        print_dev_realm(logs / "identity.log")
         print("Press Ctrl-C to stop.")
         while not stopping:
             dead = [a.name for a in mesh if not a.is_running()]
