@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from pydantic import field_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
-from tongban_kit.settings import ServiceSettings
+from tongban_kit.settings import ServiceSettings, env_list
 
 # Basic codes the dev seed grants household-registration data for: the sub-items of 户口迁移 in the
 # catalogue's coding rule (XK + main item 00003 + sub-item). The catalogue defines the real codes;
@@ -22,18 +22,6 @@ DEFAULT_INACTIVE = [
     "archived",
     "draft",
 ]
-
-
-def _split(value: Any) -> Any:
-    """Accept a JSON list or a comma-separated string from the environment."""
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("["):
-            import json
-
-            return json.loads(text)
-        return [v.strip() for v in text.split(",") if v.strip()]
-    return value
 
 
 class Settings(ServiceSettings):
@@ -73,7 +61,7 @@ class Settings(ServiceSettings):
     @field_validator("case_inactive_statuses", "seed_household_items", "seed_platforms", mode="before")
     @classmethod
     def _lists(cls, value: Any) -> Any:
-        return _split(value)
+        return env_list(value)
 
 
 @lru_cache

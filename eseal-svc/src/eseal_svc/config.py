@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 from tongban_kit.identifiers import uscc_check_char
-from tongban_kit.settings import ServiceSettings
+from tongban_kit.settings import ServiceSettings, env_list
 
 # base64 of the 16 ASCII bytes "tongban-dev-kek!": usable for SM4-GCM in dev and tests only.
 DEV_KEK = "dG9uZ2Jhbi1kZXYta2VrIQ=="
@@ -26,16 +26,6 @@ def platform_org(region: str) -> str:
 
 def _dev_orgs() -> dict[str, str]:
     return {region: platform_org(region) for region in DEV_REGIONS}
-
-
-def _split(value: Any) -> Any:
-    """Accept a JSON list or a comma-separated string from the environment."""
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("["):
-            return json.loads(text)
-        return [v.strip() for v in text.split(",") if v.strip()]
-    return value
 
 
 class Settings(ServiceSettings):
@@ -71,7 +61,7 @@ class Settings(ServiceSettings):
     @field_validator("hosted_regions", mode="before")
     @classmethod
     def _lists(cls, value: Any) -> Any:
-        return _split(value)
+        return env_list(value)
 
     @field_validator("dev_orgs", mode="before")
     @classmethod

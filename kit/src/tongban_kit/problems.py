@@ -9,6 +9,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -169,3 +170,15 @@ class CatchAllMiddleware:
             )
             response = problem_response(problem, scope.get("path"))
             await response(scope, receive, send)
+
+
+class ProblemDoc(BaseModel):
+    """RFC 9457 problem document (``application/problem+json``), for OpenAPI responses."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    instance: str | None = None
+    errors: list[dict[str, Any]] | None = None

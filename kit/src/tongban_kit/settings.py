@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, model_validator
@@ -90,3 +91,13 @@ class ServiceSettings(BaseSettings):
     def topic(self, name: str) -> str:
         """Apply the per-run topic prefix used by tests."""
         return f"{self.topic_prefix}{name}"
+
+
+def env_list(value: Any) -> Any:
+    """Read a list setting from the environment as a JSON list or comma-separated text."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            return json.loads(text)
+        return [v.strip() for v in text.split(",") if v.strip()]
+    return value

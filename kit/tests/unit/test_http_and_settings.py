@@ -49,3 +49,11 @@ def test_dev_accepts_defaults_and_prefixes_topics(monkeypatch: pytest.MonkeyPatc
     s = ServiceSettings()
     assert s.topic("tongban.case.lifecycle.v1") == "t1.tongban.case.lifecycle.v1"
     assert s.issuer == "http://127.0.0.1:8000/identity"
+
+
+def test_list_settings_read_json_or_commas() -> None:
+    from tongban_kit.settings import env_list
+
+    assert env_list('["110000", "310000"]') == ["110000", "310000"]
+    assert env_list(" 110000, 310000 ,") == ["110000", "310000"]
+    assert env_list(["x"]) == ["x"]

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from tongban_kit.identifiers import InvalidIdentifier, validate_uscc
+from tongban_kit.problems import ProblemDoc as KitProblemDoc
 
 from data_exchange_svc.adapters.orm import AuditRow, ConsentRow, GrantRow, ResourceRow
 from data_exchange_svc.domain.model import DataDomain, FieldKind, Mode, Sensitivity
@@ -45,16 +46,9 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class ProblemDoc(BaseModel):
-    """RFC 9457 problem document (``application/problem+json``)."""
+class ProblemDoc(KitProblemDoc):
+    """RFC 9457 problem document (``application/problem+json``), naming the provider when one failed."""
 
-    type: str
-    title: str
-    status: int
-    detail: str
-    code: str
-    instance: str | None = None
-    errors: list[dict[str, Any]] | None = None
     provider: str | None = None
 
 

@@ -8,9 +8,8 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from tongban_kit.app import get_runtime
 from tongban_kit.auth import Principal, require_scopes
-from tongban_kit.problems import Problem, problem_response
+from tongban_kit.problems import Problem, ProblemDoc, problem_response
 
-from eseal_svc.api.schemas import ProblemDoc
 from eseal_svc.domain.errors import (
     DomainError,
     LicenceAlreadyRevoked,

@@ -68,18 +68,6 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class ProblemDoc(BaseModel):
-    """RFC 9457 problem document (``application/problem+json``)."""
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    code: str
-    instance: str | None = None
-    errors: list[dict[str, Any]] | None = None
-
-
 # ---------------------------------------------------------------------------------------------
 # Seals
 
