@@ -57,10 +57,8 @@ class RunningMesh:
         return self.mesh[name].log_path.read_text(errors="replace")
 
 
-def _extra_env(name: str, ports: dict[str, int]) -> dict[str, str]:
-    """Settings on top of testing.mesh_env for one component."""
-    env = {"TONGBAN_TRACE_LOG": "1", "CASE_DEADLINE_INTERVAL_SECONDS": "2"}
-    return env
+# On top of testing.mesh_env: spans as log lines (the trace test reads them), a fast deadline worker.
+EXTRA_ENV = {"TONGBAN_TRACE_LOG": "1", "CASE_DEADLINE_INTERVAL_SECONDS": "2"}
 
 
 @pytest.fixture(scope="session")
@@ -80,7 +78,7 @@ def running_mesh() -> Iterator[RunningMesh]:
     mesh = testing.Mesh()
     try:
         for comp in testing.COMPONENTS:
-            env = {**envs[comp.name], **_extra_env(comp.name, ports)}
+            env = {**envs[comp.name], **EXTRA_ENV}
             app = testing.AppProcess(comp.factory, env, ports[comp.name], f"e2e-{comp.name}")
             mesh.apps[comp.name] = app.start()
             if comp.name == "identity":
