@@ -65,15 +65,22 @@ class ServiceRuntime:
         self.tasks[-1].set_name(name)
 
 
-def get_runtime(request: Request) -> ServiceRuntime:
-    """Dependency: the running service's runtime."""
+def runtime_of(request: Request) -> ServiceRuntime:
+    """The running service's runtime, seen from a request."""
     runtime: ServiceRuntime = request.app.state.runtime
     return runtime
 
 
-def get_uow(request: Request) -> UnitOfWork:
+# Dependencies are coroutines: FastAPI runs a plain ``def`` dependency in a worker thread, and the
+# hop to and from that thread cost more than everything these functions do.
+async def get_runtime(request: Request) -> ServiceRuntime:
+    """Dependency: the running service's runtime."""
+    return runtime_of(request)
+
+
+async def get_uow(request: Request) -> UnitOfWork:
     """Dependency: a fresh unit of work."""
-    return get_runtime(request).uow()
+    return runtime_of(request).uow()
 
 
 RuntimeDep = Annotated[ServiceRuntime, Depends(get_runtime)]
@@ -102,7 +109,12 @@ def create_service_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings.database_url)
+        engine = make_engine(
+            settings.database_url,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            pre_ping=settings.db_pre_ping,
+        )
         if settings.should_migrate:
             await upgrade_async(service_root, settings.database_url)
         setup_tracing(service, engine=engine)

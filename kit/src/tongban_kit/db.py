@@ -59,8 +59,14 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
-    """Create the engine: SQLite in WAL mode with a busy timeout, or an asyncpg pool."""
+def make_engine(
+    url: str, *, pool_size: int = 10, max_overflow: int = 10, pre_ping: bool = False, echo: bool = False
+) -> AsyncEngine:
+    """Create the engine: SQLite in WAL mode with a busy timeout, or an asyncpg pool.
+
+    Without pre-ping a connection broken by a database restart fails one statement, after which
+    SQLAlchemy invalidates the whole pool; pre-ping trades a round trip per checkout for that.
+    """
     if is_sqlite(url):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -78,7 +84,7 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEn
 
         return engine
     return create_async_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        url, echo=echo, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=pre_ping
     )
 
 

@@ -39,6 +39,11 @@ class ServiceSettings(BaseSettings):
     migrate_on_start: bool | None = shared("MIGRATE_ON_START", None)
 
     database_url: str = "sqlite+aiosqlite:///var/service.db"
+    # A pool at least as large as the requests in flight: overflow connections are closed on return,
+    # and opening one costs a backend fork and a SCRAM handshake on both sides.
+    db_pool_size: int = Field(20, ge=1, description="PostgreSQL connections kept open per process")
+    db_max_overflow: int = Field(10, ge=0, description="extra connections opened under bursts")
+    db_pre_ping: bool = Field(False, description="test each connection with a round trip on checkout")
     client_secret: str = DEV_CLIENT_SECRET
     port: int = 8000
     max_body_bytes: int = 1_048_576

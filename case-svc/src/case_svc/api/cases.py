@@ -64,7 +64,7 @@ Reader = Annotated[Principal, Depends(require_scopes("cases:read"))]
 EitherSide = Annotated[Principal, Depends(require_scopes("cases:submit", "cases:handle", any_of=True))]
 
 
-def _if_match(
+async def _if_match(
     if_match: Annotated[
         str | None, Header(alias="If-Match", description="the case's ETag from the last read")
     ] = None,

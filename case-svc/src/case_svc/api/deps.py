@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
-from tongban_kit.app import get_runtime
+from tongban_kit.app import runtime_of
 from tongban_kit.auth import Principal
 
 from case_svc.domain.model import Actor
@@ -13,9 +13,9 @@ from case_svc.service_layer.handlers import Viewer
 from case_svc.service_layer.services import CaseServices
 
 
-def get_services(request: Request) -> CaseServices:
+async def get_services(request: Request) -> CaseServices:
     """Dependency: the handlers' collaborators, built at startup."""
-    services: CaseServices = get_runtime(request).extras["case"]
+    services: CaseServices = runtime_of(request).extras["case"]
     return services
 
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
-from tongban_kit.app import get_runtime
+from tongban_kit.app import runtime_of
 from tongban_kit.auth import Principal, get_principal, require_scopes
 from tongban_kit.problems import Problem, problem_response
 
@@ -32,21 +32,21 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {s: {"model": ProblemDoc, "content": {"application/problem+json": {}}} for s in statuses}
 
 
-def get_hub(request: Request) -> Hub:
+async def get_hub(request: Request) -> Hub:
     """The running hub."""
-    hub: Hub = get_runtime(request).extras["hub"]
+    hub: Hub = runtime_of(request).extras["hub"]
     return hub
 
 
-def get_signer(request: Request) -> HubSigner:
+async def get_signer(request: Request) -> HubSigner:
     """The hub's signing key."""
-    signer: HubSigner = get_runtime(request).extras["signer"]
+    signer: HubSigner = runtime_of(request).extras["signer"]
     return signer
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     """The service settings."""
-    settings: Settings = get_runtime(request).settings  # type: ignore[assignment]
+    settings: Settings = runtime_of(request).settings  # type: ignore[assignment]
     return settings
 
 

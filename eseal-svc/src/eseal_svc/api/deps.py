@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
-from tongban_kit.app import get_runtime
+from tongban_kit.app import runtime_of
 from tongban_kit.auth import Principal, require_scopes
 from tongban_kit.problems import Problem, ProblemDoc, problem_response
 
@@ -50,9 +50,9 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {s: {"model": ProblemDoc, "content": {"application/problem+json": {}}} for s in statuses}
 
 
-def get_context(request: Request) -> EsealContext:
+async def get_context(request: Request) -> EsealContext:
     """The service's handler context."""
-    ctx: EsealContext = get_runtime(request).extras["eseal"]
+    ctx: EsealContext = runtime_of(request).extras["eseal"]
     return ctx
 
 

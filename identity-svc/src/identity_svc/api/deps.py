@@ -20,7 +20,7 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 FORM_TYPE = "application/x-www-form-urlencoded"
 
 
-def get_ctx(request: Request) -> IdentityContext:
+async def get_ctx(request: Request) -> IdentityContext:
     """Dependency: the identity context of the running app."""
     ctx: IdentityContext = request.app.state.runtime.extras["identity"]
     return ctx
