@@ -320,18 +320,18 @@ async def test_verifier_cache_honours_expiry_and_key_rotation(monkeypatch: pytes
     v = verifier(minter)
     token = minter.mint("cases:read", audience="urn:tongban:case", expires_in=60)
     await v.verify_for(token, "urn:tongban:case")
-    assert token in v._cache
-    import tongban_gateway.adapters.tokens as tokens_mod
+    assert token in v._verified
+    import tongban_kit.auth as tokens_mod
 
     real = tokens_mod.time.time
     monkeypatch.setattr(tokens_mod.time, "time", lambda: real() + 200)
     with pytest.raises(TokenError, match="expired"):
         await v.verify_for(token, "urn:tongban:case")
-    assert token not in v._cache
+    assert token not in v._verified
     monkeypatch.setattr(tokens_mod.time, "time", real)
     await v.verify_for(token, "urn:tongban:case")
     v.set_keys(TokenMinter().jwks)  # the old key is gone: its tokens must be checked again
-    assert token not in v._cache
+    assert token not in v._verified
     with pytest.raises(TokenError):
         await v.verify_for(token, "urn:tongban:case")
 

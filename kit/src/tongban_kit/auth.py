@@ -58,7 +58,12 @@ class Principal:
 
 
 class JWKSVerifier:
-    """Verifies RFC 9068 access tokens; caches JWKS and refetches once when a ``kid`` is unknown."""
+    """Verifies RFC 9068 access tokens; caches JWKS and refetches once when a ``kid`` is unknown.
+
+    A platform sends the same token on every call until it expires, so the claims of a token whose
+    signature verified are kept (keyed by the exact token text, bounded in number): a repeat skips
+    the signature check but not the claim checks, and the cache is dropped when a key leaves the JWKS.
+    """
 
     def __init__(
         self,
@@ -69,6 +74,7 @@ class JWKSVerifier:
         client: httpx.AsyncClient | None = None,
         cache_seconds: float = 300.0,
         min_refresh_interval: float = 5.0,
+        verified_cache_size: int = 10_000,
     ) -> None:
         self.jwks_url = jwks_url
         self.issuer = issuer
@@ -80,12 +86,17 @@ class JWKSVerifier:
         self._kids: set[str] = set()
         self._fetched_at = 0.0
         self._lock = asyncio.Lock()
+        self.verified_cache_size = verified_cache_size
+        self._verified: dict[str, dict[str, Any]] = {}
 
     def set_keys(self, jwks: dict[str, Any]) -> None:
-        """Install a key set directly (used by tests and by the gateway's warm start)."""
+        """Install a key set; tokens verified with a key that has gone must be checked again."""
+        old = self._kids
         self._keys = KeySet.import_key_set(jwks)  # type: ignore[arg-type]
         self._kids = {k.get("kid", "") for k in jwks.get("keys", [])}
         self._fetched_at = time.monotonic()
+        if not old <= self._kids:
+            self._verified.clear()
 
     async def _fetch(self) -> None:
         client = self._client or httpx.AsyncClient(timeout=5.0)
@@ -114,6 +125,21 @@ class JWKSVerifier:
 
     async def verify(self, token: str) -> dict[str, Any]:
         """Return the claims of a valid access token or raise TokenError."""
+        claims = self._verified.get(token)
+        if claims is not None:
+            try:
+                return self.check_claims(claims)
+            except TokenError:
+                self._verified.pop(token, None)
+                raise
+        claims = await self._verify_signature(token)
+        if self.verified_cache_size:
+            self._verified[token] = claims
+            if len(self._verified) > self.verified_cache_size:
+                del self._verified[next(iter(self._verified))]  # dicts keep insertion order
+        return claims
+
+    async def _verify_signature(self, token: str) -> dict[str, Any]:
         try:
             header = jws.extract_compact(token.encode()).headers()  # unverified: only to pick the key
         except (JoseError, ValueError) as exc:

@@ -175,3 +175,32 @@ async def test_unhandled_error_is_a_500_problem_without_details(client: httpx.As
     assert r.json()["code"] == "internal-error"
     assert "secret internal detail" not in r.text
     assert (await client.get("/healthz")).status_code == 200
+
+
+async def test_verified_token_cache_rechecks_claims_and_drops_rotated_keys(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import time as time_mod
+
+    from tongban_kit.auth import JWKSVerifier, TokenError
+
+    minter = TokenMinter()
+    verifier = JWKSVerifier("http://127.0.0.1:9/jwks", minter.issuer, AUD)
+    verifier.set_keys(minter.jwks)
+    token = minter.mint("demo:read", audience=[AUD], expires_in=60)
+    assert (await verifier.verify(token))["scope"] == "demo:read"
+    assert token in verifier._verified
+    forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    with pytest.raises(TokenError, match="signature"):
+        await verifier.verify(forged)  # a different text never hits the cache
+    real = time_mod.time
+    monkeypatch.setattr(time_mod, "time", lambda: real() + 200)
+    with pytest.raises(TokenError, match="expired"):
+        await verifier.verify(token)  # the cached claims are checked again
+    assert token not in verifier._verified
+    monkeypatch.setattr(time_mod, "time", real)
+    await verifier.verify(token)
+    verifier.set_keys(TokenMinter().jwks)  # the signing key left the key set
+    assert token not in verifier._verified
+    with pytest.raises(TokenError, match="unknown key"):
+        await verifier.verify(token)

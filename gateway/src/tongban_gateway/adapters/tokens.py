@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
 import httpx
 import structlog
-from tongban_kit.auth import CLOCK_SKEW, JWKSVerifier, TokenError
+from tongban_kit.auth import JWKSVerifier, TokenError
 
 log = structlog.get_logger("tongban.gateway.tokens")
 
@@ -17,8 +16,8 @@ log = structlog.get_logger("tongban.gateway.tokens")
 class GatewayVerifier(JWKSVerifier):
     """Accepts any mesh audience in the signature step; ``verify_for`` then demands the route's one.
 
-    Verified tokens are cached by their full text (signature included, so a forged token never
-    hits the cache) until they expire; the cache is dropped when the key set changes.
+    Verified tokens are cached by the kit's verifier (by their full text, so a forged token never
+    hits the cache) until they expire or their key leaves the key set.
     """
 
     def __init__(
@@ -33,18 +32,14 @@ class GatewayVerifier(JWKSVerifier):
     ) -> None:
         self.audiences = frozenset(audiences)
         super().__init__(
-            jwks_url, issuer, next(iter(sorted(self.audiences))), client=client, cache_seconds=cache_seconds
+            jwks_url,
+            issuer,
+            next(iter(sorted(self.audiences))),
+            client=client,
+            cache_seconds=cache_seconds,
+            verified_cache_size=cache_size,
         )
-        self.cache_size = cache_size
-        self._cache: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self.last_fetch_ok = False
-
-    def set_keys(self, jwks: dict[str, Any]) -> None:
-        """Install a key set; tokens verified with a key that has gone are forgotten."""
-        old = set(self._kids)
-        super().set_keys(jwks)
-        if old and not old <= self._kids:
-            self._cache.clear()
 
     async def _fetch(self) -> None:
         try:
@@ -81,17 +76,7 @@ class GatewayVerifier(JWKSVerifier):
 
     async def verify_for(self, token: str, audience: str) -> dict[str, Any]:
         """The claims of a valid token meant for ``audience``, or TokenError."""
-        claims = self._cache.get(token)
-        if claims is not None:
-            if claims["exp"] + CLOCK_SKEW < time.time():
-                self._cache.pop(token, None)
-                raise TokenError("token has expired")
-        else:
-            claims = await self.verify(token)
-            if self.cache_size:
-                self._cache[token] = claims
-                if len(self._cache) > self.cache_size:
-                    self._cache.popitem(last=False)
+        claims = await self.verify(token)
         aud = claims.get("aud")
         if audience != aud and (not isinstance(aud, list) or audience not in aud):
             raise TokenError(f"token is not meant for {audience}")
