@@ -118,7 +118,7 @@ def create_service_app(
         if settings.should_migrate:
             await upgrade_async(service_root, settings.database_url)
         setup_tracing(service, engine=engine)
-        signal = OutboxSignal()
+        signal = OutboxSignal(engine)
         runtime = ServiceRuntime(
             service=service,
             settings=settings,

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, select, text, update
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 from tongban_contracts.envelope import EventEnvelope
@@ -41,28 +41,75 @@ class OutboxMessage(Base):
     __table_args__ = (Index("ix_outbox_unsent", "sent_at", "position"),)
 
 
-def enqueue(session: AsyncSession, topic: str, envelope: EventEnvelope) -> OutboxMessage:
-    """Add an event to the outbox inside the caller's transaction."""
-    row = OutboxMessage(
-        event_id=envelope.id,
-        topic=topic,
-        key=envelope.key,
-        sequence=envelope.sequence,
-        envelope=envelope.model_dump(mode="json"),
-    )
-    session.add(row)
-    return row
+def outbox_values(topic: str, envelope: EventEnvelope) -> dict[str, Any]:
+    """The outbox row of an event, as values for a Core insert."""
+    return {
+        "event_id": envelope.id,
+        "topic": topic,
+        "key": envelope.key,
+        "sequence": envelope.sequence,
+        "envelope": envelope.model_dump(mode="json"),
+        "created_at": utcnow(),
+        "attempts": 0,
+    }
+
+
+async def insert_outbox(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Insert outbox rows in one statement; positions follow the list's order."""
+    await session.execute(insert(OutboxMessage), rows)
+
+
+# A fixed, service-independent advisory lock id: every service has its own database,
+# so the same number never collides across services.
+RELAY_LOCK_ID = 7_220_405_001
+# PostgreSQL channel on which any replica's commit wakes the elected relay.
+NOTIFY_CHANNEL = "tongban_outbox"
 
 
 class OutboxSignal:
-    """Wakes the relay when a transaction that wrote outbox rows commits."""
+    """Wakes the relay when a transaction that wrote outbox rows commits.
 
-    def __init__(self) -> None:
+    In the relay's own process an in-memory event is enough. Other replicas reach it with a
+    PostgreSQL NOTIFY sent after the commit on a connection of its own: commits that land while one
+    NOTIFY is in flight share the next one, so a busy replica sends far fewer than one per commit and
+    no request waits for it.
+    """
+
+    def __init__(self, engine: AsyncEngine | None = None) -> None:
         self._event = asyncio.Event()
+        self._engine = engine if engine is not None and engine.dialect.name == "postgresql" else None
+        self.relay_here = False
+        self._pending = False
+        self._broadcaster: asyncio.Task[None] | None = None
+
+    @property
+    def reaches_other_replicas(self) -> bool:
+        """Whether ``committed`` wakes a relay in another process (else the commit must NOTIFY)."""
+        return self._engine is not None
 
     def notify(self) -> None:
         """Tell the relay there is something to send."""
         self._event.set()
+
+    def committed(self) -> None:
+        """A transaction with outbox rows committed: wake the relay, wherever it runs."""
+        self.notify()
+        if self._engine is None or self.relay_here:
+            return
+        self._pending = True
+        if self._broadcaster is None or self._broadcaster.done():
+            self._broadcaster = asyncio.get_running_loop().create_task(self._broadcast(self._engine))
+
+    async def _broadcast(self, engine: AsyncEngine) -> None:
+        while self._pending:
+            self._pending = False
+            try:
+                async with engine.connect() as conn:
+                    auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                    await auto.exec_driver_sql(f"NOTIFY {NOTIFY_CHANNEL}")
+            except Exception as exc:  # the relay's poll picks the rows up anyway
+                log.warning("outbox notify failed", error=str(exc))
+                return
 
     async def wait(self, timeout: float) -> None:
         """Sleep until notified or until the timeout (the fallback poll)."""
@@ -82,13 +129,6 @@ class Publisher:
     async def send(self, topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]]) -> None:
         """Send and wait until the broker acknowledged (acks=all)."""
         raise NotImplementedError
-
-
-# A fixed, service-independent advisory lock id: every service has its own database,
-# so the same number never collides across services.
-RELAY_LOCK_ID = 7_220_405_001
-# PostgreSQL channel on which any replica's commit wakes the elected relay (see UnitOfWork.commit).
-NOTIFY_CHANNEL = "tongban_outbox"
 
 
 class OutboxRelay:
@@ -157,7 +197,7 @@ class OutboxRelay:
                 await asyncio.sleep(self.idle_poll_seconds)
             if self._stopping.is_set():
                 return
-            self.is_leader = True
+            self.is_leader = self.signal.relay_here = True
             log.info("outbox relay elected")
             driver = (await conn.get_raw_connection()).driver_connection
             listening = driver is not None and hasattr(driver, "add_listener")
@@ -166,7 +206,7 @@ class OutboxRelay:
             try:
                 await self._relay_loop(lock_conn=conn)
             finally:
-                self.is_leader = False
+                self.is_leader = self.signal.relay_here = False
                 with contextlib.suppress(Exception):
                     if listening:
                         await driver.remove_listener(NOTIFY_CHANNEL, self._on_notify)  # type: ignore[union-attr]
@@ -194,29 +234,28 @@ class OutboxRelay:
     async def relay_once(self) -> int:
         """Send one batch of unsent rows, per key in position order; return how many were sent."""
         async with self.session_factory() as session:
+            # Plain rows, not mapped objects: the relay only reads four columns and updates by position.
             rows = (
-                (
-                    await session.execute(
-                        select(OutboxMessage)
-                        .where(OutboxMessage.sent_at.is_(None))
-                        .order_by(OutboxMessage.position)
-                        .limit(self.batch_size)
+                await session.execute(
+                    select(
+                        OutboxMessage.position, OutboxMessage.topic, OutboxMessage.key, OutboxMessage.envelope
                     )
+                    .where(OutboxMessage.sent_at.is_(None))
+                    .order_by(OutboxMessage.position)
+                    .limit(self.batch_size)
                 )
-                .scalars()
-                .all()
-            )
+            ).all()
             if not rows:
                 return 0
             if not self.publisher.connected:
                 return 0  # nothing can be sent yet; the connector wakes us when it connects
-            by_key: dict[str, list[OutboxMessage]] = defaultdict(list)
+            by_key: dict[str, list[Any]] = defaultdict(list)
             for row in rows:
                 by_key[row.key].append(row)
             sent_ids: list[int] = []
             failed: list[tuple[int, str]] = []
 
-            async def send_in_order(group: list[OutboxMessage]) -> None:
+            async def send_in_order(group: list[Any]) -> None:
                 for row in group:
                     try:
                         key, value, headers = to_kafka(EventEnvelope.model_validate(row.envelope))

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from types import TracebackType
+from typing import Any
 
 from opentelemetry import propagate
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tongban_contracts.envelope import EventEnvelope
 
-from tongban_kit.outbox import NOTIFY_CHANNEL, OutboxSignal, enqueue
+from tongban_kit.outbox import NOTIFY_CHANNEL, OutboxSignal, insert_outbox, outbox_values
 
 
 def current_traceparent() -> str | None:
@@ -28,7 +29,7 @@ class UnitOfWork:
         self.session_factory = session_factory
         self.signal = signal
         self._session: AsyncSession | None = None
-        self._emitted = 0
+        self._outbox: list[dict[str, Any]] = []
 
     @property
     def session(self) -> AsyncSession:
@@ -39,7 +40,7 @@ class UnitOfWork:
 
     async def __aenter__(self) -> UnitOfWork:
         self._session = self.session_factory()
-        self._emitted = 0
+        self._outbox = []
         return self
 
     async def __aexit__(
@@ -54,25 +55,30 @@ class UnitOfWork:
             self._session = None
 
     def emit(self, topic: str, event: EventEnvelope) -> None:
-        """Write an event to the outbox in this transaction, carrying the current trace."""
+        """Add an event to this transaction's outbox rows (written at commit), carrying the current trace."""
         if event.traceparent is None:
             traceparent = current_traceparent()
             if traceparent:
                 event = event.model_copy(update={"traceparent": traceparent})
-        enqueue(self.session, topic, event)
-        self._emitted += 1
+        self._outbox.append(outbox_values(topic, event))
 
     async def commit(self) -> None:
-        """Commit; when events were written, wake the relay (on PostgreSQL in any replica)."""
-        if self._emitted and self.session.get_bind().dialect.name == "postgresql":
-            # Delivered at commit to the elected relay, which may run in another replica.
-            await self.session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
+        """Write the emitted events in one insert, commit, and wake the relay (in any replica)."""
+        emitted, self._outbox = self._outbox, []
+        if emitted:
+            await insert_outbox(self.session, emitted)
+            signal = self.signal
+            if (signal is None or not signal.reaches_other_replicas) and self._on_postgresql():
+                # Nothing will NOTIFY after the commit: deliver one with it, to whichever replica relays.
+                await self.session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
         await self.session.commit()
-        if self._emitted and self.signal is not None:
-            self.signal.notify()
-        self._emitted = 0
+        if emitted and self.signal is not None:
+            self.signal.committed()
+
+    def _on_postgresql(self) -> bool:
+        return self.session.get_bind().dialect.name == "postgresql"
 
     async def rollback(self) -> None:
-        """Roll the transaction back."""
+        """Roll the transaction back; emitted events are dropped with it."""
         await self.session.rollback()
-        self._emitted = 0
+        self._outbox = []

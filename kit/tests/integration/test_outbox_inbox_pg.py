@@ -234,15 +234,19 @@ async def test_a_commit_in_another_replica_wakes_the_elected_relay(pg_url: str) 
             await asyncio.sleep(0.1)
         assert relay.is_leader
         await asyncio.sleep(0.5)  # the relay is now waiting on its signal
-        uow = UnitOfWork(make_session_factory(other_engine), OutboxSignal())  # the other replica's signal
-        async with uow:
-            uow.emit("t", EventEnvelope(id="n-1", type="t", source="s", subject="agg-n", sequence=1, data={}))
-            await uow.commit()
-        for _ in range(50):
-            if publisher.keys:
-                break
-            await asyncio.sleep(0.1)
-        assert publisher.keys == [b"agg-n"]
+        # The other replica's signal NOTIFYs after the commit; a unit of work without one NOTIFYs with it.
+        for n, signal in enumerate([OutboxSignal(other_engine), None], start=1):
+            uow = UnitOfWork(make_session_factory(other_engine), signal)
+            async with uow:
+                uow.emit(
+                    "t", EventEnvelope(id=f"n-{n}", type="t", source="s", subject=f"agg-{n}", sequence=1)
+                )
+                await uow.commit()
+            for _ in range(50):
+                if len(publisher.keys) == n:
+                    break
+                await asyncio.sleep(0.1)
+        assert publisher.keys == [b"agg-1", b"agg-2"]
     finally:
         relay.stop()
         task.cancel()

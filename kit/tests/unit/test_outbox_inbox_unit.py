@@ -12,7 +12,14 @@ from tongban_contracts.envelope import EventEnvelope
 from tongban_kit import idempotency, inbox  # noqa: F401
 from tongban_kit.db import Base, make_engine, make_session_factory
 from tongban_kit.inbox import InboxMessage, apply_once
-from tongban_kit.outbox import OutboxMessage, OutboxRelay, OutboxSignal, Publisher, enqueue
+from tongban_kit.outbox import (
+    OutboxMessage,
+    OutboxRelay,
+    OutboxSignal,
+    Publisher,
+    insert_outbox,
+    outbox_values,
+)
 
 
 class FlakyPublisher(Publisher):
@@ -47,9 +54,8 @@ async def test_relay_keeps_per_aggregate_order_when_one_send_fails(
 ) -> None:
     engine, factory = db
     async with factory() as s:
-        for seq in (1, 2, 3):
-            enqueue(s, "topic", _event("a", seq))
-            enqueue(s, "topic", _event("b", seq))
+        rows = [outbox_values("topic", _event(k, seq)) for seq in (1, 2, 3) for k in ("a", "b")]
+        await insert_outbox(s, rows)
         await s.commit()
     pub = FlakyPublisher()
     pub.failing.add(b"a")
