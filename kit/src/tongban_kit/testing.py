@@ -247,6 +247,7 @@ class AppProcess:
             "uvloop",
             "--http",
             "httptools",
+            "--no-proxy-headers",  # as the images run it: the gateway, not uvicorn, reads X-Forwarded-*
             "--no-access-log",
             "--timeout-graceful-shutdown",
             "5",
