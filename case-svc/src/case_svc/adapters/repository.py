@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -56,7 +57,9 @@ class PrivateFields:
     form: dict[str, Any]
 
 
+@functools.lru_cache(maxsize=1024)
 def _policy_to_json(policy: ItemPolicy) -> dict[str, Any]:
+    # Every case of an item version pins an equal policy: convert it once (callers never mutate it).
     return dataclasses.asdict(policy)
 
 
