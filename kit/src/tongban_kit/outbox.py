@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
 import structlog
 from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, insert, select, text, update
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 from tongban_contracts.envelope import EventEnvelope
 
@@ -166,6 +167,8 @@ class OutboxRelay:
         self.sent_total = 0
         self._failures = 0
         self._stopping = asyncio.Event()
+        self._marking: asyncio.Future[None] | None = None
+        self._marking_positions: frozenset[int] = frozenset()
 
     async def run(self) -> None:
         """Run until stopped: win the election, then relay forever."""
@@ -217,79 +220,117 @@ class OutboxRelay:
         self.signal.notify()
 
     async def _relay_loop(self, lock_conn: Any = None) -> None:
+        try:
+            await self._relay_batches(lock_conn)
+        finally:
+            await self._settle_marks()
+
+    async def _relay_batches(self, lock_conn: Any) -> None:
         loop = asyncio.get_running_loop()
         checked = loop.time()
         while not self._stopping.is_set():
-            sent = await self.relay_once()
+            sent = await self._relay_batch()
             if lock_conn is not None and loop.time() - checked >= self.lock_check_seconds:
                 # Proves the lock's session is still alive; a dead one raises and forces a new election.
                 await lock_conn.execute(text("SELECT 1"))
                 await lock_conn.commit()
                 checked = loop.time()
             if sent == 0:
+                await self._settle_marks()
                 await self.signal.wait(self.idle_poll_seconds)
             elif sent < self.batch_size and self.linger_seconds > 0:
                 await asyncio.sleep(self.linger_seconds)
 
     async def relay_once(self) -> int:
-        """Send one batch of unsent rows, per key in position order; return how many were sent."""
-        async with self.session_factory() as session:
-            # Plain rows, not mapped objects: the relay only reads four columns and updates by position.
-            rows = (
-                await session.execute(
-                    select(
-                        OutboxMessage.position, OutboxMessage.topic, OutboxMessage.key, OutboxMessage.envelope
-                    )
-                    .where(OutboxMessage.sent_at.is_(None))
-                    .order_by(OutboxMessage.position)
-                    .limit(self.batch_size)
-                )
-            ).all()
-            if not rows:
-                return 0
-            if not self.publisher.connected:
-                return 0  # nothing can be sent yet; the connector wakes us when it connects
-            by_key: dict[str, list[Any]] = defaultdict(list)
-            for row in rows:
-                by_key[row.key].append(row)
-            sent_ids: list[int] = []
-            failed: list[tuple[int, str]] = []
+        """Send one batch of unsent rows, per key in position order, and mark them; return how many."""
+        sent = await self._relay_batch()
+        await self._settle_marks()
+        return sent
 
-            async def send_in_order(group: list[Any]) -> None:
-                for row in group:
-                    try:
-                        key, value, headers = to_kafka(EventEnvelope.model_validate(row.envelope))
-                        await self.publisher.send(row.topic, key, value, headers)
-                    except Exception as exc:
-                        # The aggregate's later events wait for the next pass, so its order is kept.
-                        failed.append((row.position, str(exc)[:500]))
-                        return
-                    sent_ids.append(row.position)
+    @contextlib.asynccontextmanager
+    async def _autocommit(self) -> AsyncIterator[AsyncConnection]:
+        # One statement, no transaction: no BEGIN and COMMIT round trips for a plain read or update.
+        async with self.engine.connect() as conn:
+            yield await conn.execution_options(isolation_level="AUTOCOMMIT")
 
-            await asyncio.gather(*(send_in_order(group) for group in by_key.values()))
-            if failed:
-                await session.execute(
+    async def _relay_batch(self) -> int:
+        """Send one batch; marking it sent overlaps the next batch (``_settle_marks`` waits for it)."""
+        query = (
+            # Plain rows, not mapped objects: the relay reads four columns and updates by position.
+            select(OutboxMessage.position, OutboxMessage.topic, OutboxMessage.key, OutboxMessage.envelope)
+            .where(OutboxMessage.sent_at.is_(None))
+            .order_by(OutboxMessage.position)
+            .limit(self.batch_size)
+        )
+        if self._marking_positions:
+            # Sent and acknowledged, their sent_at still being written: not to be sent again.
+            query = query.where(OutboxMessage.position.not_in(self._marking_positions))
+        async with self._autocommit() as conn:
+            rows = (await conn.execute(query)).all()
+        if not rows:
+            return 0
+        if not self.publisher.connected:
+            return 0  # nothing can be sent yet; the connector wakes us when it connects
+        by_key: dict[str, list[Any]] = defaultdict(list)
+        for row in rows:
+            by_key[row.key].append(row)
+        sent_ids: list[int] = []
+        failed: list[tuple[int, str]] = []
+
+        async def send_in_order(group: list[Any]) -> None:
+            for row in group:
+                try:
+                    key, value, headers = to_kafka(EventEnvelope.model_validate(row.envelope))
+                    await self.publisher.send(row.topic, key, value, headers)
+                except Exception as exc:
+                    # The aggregate's later events wait for the next pass, so its order is kept.
+                    failed.append((row.position, str(exc)[:500]))
+                    return
+                sent_ids.append(row.position)
+
+        # Every send of this batch is acknowledged before the next batch is read, so an aggregate's
+        # events never overtake each other across batches.
+        await asyncio.gather(*(send_in_order(group) for group in by_key.values()))
+        await self._settle_marks()
+        if sent_ids:
+            self._marking_positions = frozenset(sent_ids)
+            self._marking = asyncio.ensure_future(self._mark_sent(sent_ids))
+        self.sent_total += len(sent_ids)
+        if failed:
+            await self._settle_marks()
+            async with self._autocommit() as conn:
+                await conn.execute(
                     update(OutboxMessage)
                     .where(OutboxMessage.position.in_([position for position, _ in failed]))
                     .values(attempts=OutboxMessage.attempts + 1, last_error=failed[0][1])
                 )
-            if sent_ids:
-                await session.execute(
-                    update(OutboxMessage).where(OutboxMessage.position.in_(sent_ids)).values(sent_at=utcnow())
-                )
-            await session.commit()
-            self.sent_total += len(sent_ids)
-            if failed:
-                # Back off while the broker is away, so an outage costs little CPU.
-                self._failures += 1
-                delay = min(self.retry_seconds * 2 ** (self._failures - 1), 30.0)
-                log.warning(
-                    "outbox events not sent; retrying", count=len(failed), error=failed[0][1], delay=delay
-                )
-                await asyncio.sleep(delay)
-            else:
-                self._failures = 0
-            return len(sent_ids)
+            # Back off while the broker is away, so an outage costs little CPU.
+            self._failures += 1
+            delay = min(self.retry_seconds * 2 ** (self._failures - 1), 30.0)
+            log.warning(
+                "outbox events not sent; retrying", count=len(failed), error=failed[0][1], delay=delay
+            )
+            await asyncio.sleep(delay)
+        else:
+            self._failures = 0
+        return len(sent_ids)
+
+    async def _mark_sent(self, positions: list[int]) -> None:
+        async with self._autocommit() as conn:
+            await conn.execute(
+                update(OutboxMessage).where(OutboxMessage.position.in_(positions)).values(sent_at=utcnow())
+            )
+
+    async def _settle_marks(self) -> None:
+        """Wait until the last batch is marked sent; if that failed, its rows go again (at least once)."""
+        marking, self._marking = self._marking, None
+        try:
+            if marking is not None:
+                await marking
+        except Exception as exc:
+            log.warning("outbox rows sent but not marked; they will be sent again", error=str(exc))
+        finally:
+            self._marking_positions = frozenset()
 
     def stop(self) -> None:
         """Ask the loop to end."""

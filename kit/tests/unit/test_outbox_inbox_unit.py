@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -73,6 +74,39 @@ async def test_relay_keeps_per_aggregate_order_when_one_send_fails(
         ).scalar_one()
     assert unsent == 0
     assert failed == 1
+
+
+async def test_a_batch_being_marked_sent_is_not_sent_again_by_the_next(
+    db: tuple[AsyncEngine, async_sessionmaker[AsyncSession]],
+) -> None:
+    engine, factory = db
+    relay = OutboxRelay(engine, factory, FlakyPublisher(), OutboxSignal())
+    pub = relay.publisher
+    assert isinstance(pub, FlakyPublisher)
+    marks_started = 0
+    real_mark = relay._mark_sent
+
+    async def slow_mark(positions: list[int]) -> None:
+        nonlocal marks_started
+        marks_started += 1
+        await asyncio.sleep(0.2)  # the next batch is read while this one is still being marked
+        await real_mark(positions)
+
+    relay._mark_sent = slow_mark  # type: ignore[method-assign]
+    async with factory() as s:
+        await insert_outbox(s, [outbox_values("topic", _event("a", 1))])
+        await s.commit()
+    assert await relay._relay_batch() == 1
+    async with factory() as s:
+        await insert_outbox(s, [outbox_values("topic", _event("a", 2))])
+        await s.commit()
+    assert await relay._relay_batch() == 1  # only the new row: a-1 is excluded while being marked
+    await relay._settle_marks()
+    assert await relay.relay_once() == 0
+    assert pub.sent == [("a", 1), ("a", 2)] and marks_started == 2
+    async with factory() as s:
+        unsent = (await s.execute(select(func.count()).where(OutboxMessage.sent_at.is_(None)))).scalar_one()
+    assert unsent == 0
 
 
 async def test_inbox_applies_an_event_once(db: tuple[AsyncEngine, async_sessionmaker[AsyncSession]]) -> None:
