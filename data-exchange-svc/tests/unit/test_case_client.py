@@ -123,3 +123,36 @@ async def test_concurrent_lookups_share_one_call_and_answers_are_cached() -> Non
     assert all(v is not None and v.id == "c" for v in views)
     assert await directory.get_case("c") is not None
     assert calls == 1
+
+
+async def test_a_case_in_use_late_in_its_cache_life_is_refreshed_in_the_background() -> None:
+    statuses = iter(["accepted", "concluded"])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"id": "c", "status": next(statuses), "item_code": "X"})
+
+    directory, seen = _directory(handler, cache=30)
+    directory.refresh_seconds = 0.0  # every hit is late enough to refresh
+    first = await directory.get_case("c")
+    again = await directory.get_case("c")  # answered from the cache, refresh started
+    assert first is not None and again is not None and again.status == "accepted"
+    await directory.refreshed()
+    later = await directory.get_case("c")
+    assert later is not None and later.status == "concluded"
+    assert [r.url.path for r in seen].count("/v1/cases/c") == 2
+
+
+async def test_a_failed_background_refresh_keeps_the_cached_answer_until_it_expires() -> None:
+    answers = iter([httpx.Response(200, json={"id": "c", "status": "accepted", "item_code": "X"})])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return next(answers, httpx.Response(503))
+
+    directory, _ = _directory(handler, cache=30)
+    directory.refresh_seconds = 0.0
+    assert await directory.get_case("c") is not None
+    assert await directory.get_case("c") is not None
+    await directory.refreshed()
+    view = await directory.get_case("c")
+    assert view is not None and view.status == "accepted"
+    await directory.refreshed()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -67,7 +68,11 @@ def case_view_from_json(doc: Mapping[str, Any]) -> CaseView:
 
 
 class HttpCaseDirectory:
-    """Asks case-svc, caching answers for a few seconds so a burst of queries on one case asks once."""
+    """Asks case-svc, caching answers for a few seconds so a burst of queries on one case asks once.
+
+    A case still in use late in its cache life is fetched again in the background (refresh ahead), so
+    a busy case never makes a query wait for case-svc; no answer older than ``cache_seconds`` is used.
+    """
 
     def __init__(
         self,
@@ -76,22 +81,46 @@ class HttpCaseDirectory:
         client: httpx.AsyncClient,
         *,
         cache_seconds: float = 2.0,
+        refresh_after: float = 0.5,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.tokens = tokens
         self.client = client
         self.cache_seconds = cache_seconds
+        self.refresh_seconds = cache_seconds * refresh_after
         self._cache: dict[str, tuple[float, CaseView | None]] = {}
         self._inflight: dict[str, asyncio.Future[CaseView | None]] = {}
+        self._refreshing: set[asyncio.Task[None]] = set()
 
     async def get_case(self, case_id: str) -> CaseView | None:
         """The case, or None when case-svc says 404."""
         hit = self._cache.get(case_id)
-        if hit is not None and time.monotonic() - hit[0] < self.cache_seconds:
-            return hit[1]
+        if hit is not None:
+            age = time.monotonic() - hit[0]
+            if age < self.cache_seconds:
+                if age >= self.refresh_seconds and case_id not in self._inflight:
+                    self._refresh_in_background(case_id)
+                return hit[1]
         pending = self._inflight.get(case_id)
         if pending is not None:
             return await asyncio.shield(pending)
+        return await self._lookup(case_id)
+
+    def _refresh_in_background(self, case_id: str) -> None:
+        async def refresh() -> None:
+            with contextlib.suppress(CaseServiceUnavailable):  # the next miss asks again and reports
+                await self._lookup(case_id)
+
+        task = asyncio.get_running_loop().create_task(refresh())
+        self._refreshing.add(task)  # held until done, so the task is not collected mid-flight
+        task.add_done_callback(self._refreshing.discard)
+
+    async def refreshed(self) -> None:
+        """Wait for the background refreshes under way (tests, shutdown)."""
+        while self._refreshing:
+            await asyncio.gather(*self._refreshing, return_exceptions=True)
+
+    async def _lookup(self, case_id: str) -> CaseView | None:
         future: asyncio.Future[CaseView | None] = asyncio.get_running_loop().create_future()
         self._inflight[case_id] = future
         try:
