@@ -78,7 +78,7 @@ def create_app(
                 cases=cases,
                 providers=providers,
                 signer=signer,
-                audit=AuditLog(runtime.uow, settings),
+                audit=AuditLog(runtime.uow, settings, engine=runtime.engine, signal=runtime.signal),
                 inactive_statuses=frozenset(s.lower() for s in settings.case_inactive_statuses),
             ),
         )

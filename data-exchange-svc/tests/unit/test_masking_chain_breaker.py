@@ -120,6 +120,24 @@ def test_deleted_row_is_a_gap() -> None:
     assert (result.broken.seq, result.broken.reason) == (4, "missing-entry")
 
 
+def test_link_continues_a_chain_from_its_head() -> None:
+    rows = _chain(5)
+    content = [{k: v for k, v in r.items() if k not in ("seq", "prev_hash", "hash")} for r in rows[3:]]
+    content[0]["fields"] = ["name"]
+    linked = audit.link(content, 3, str(rows[2]["hash"]))
+    assert [r["seq"] for r in linked] == [4, 5]
+    assert [r["hash"] for r in linked] == [rows[3]["hash"], rows[4]["hash"]]
+    assert audit.check_chain(rows[:3] + linked).broken is None
+
+
+def test_link_sorts_fields_and_starts_at_genesis() -> None:
+    first = {k: v for k, v in _chain(1)[0].items() if k not in ("seq", "prev_hash", "hash")}
+    linked = audit.link([{**first, "fields": ["name", "birth_date"]}], 0, audit.GENESIS)
+    assert linked[0]["fields"] == ["birth_date", "name"]
+    assert linked[0]["prev_hash"] == audit.GENESIS
+    assert audit.check_chain(linked).broken is None
+
+
 def test_time_is_hashed_in_utc_microseconds() -> None:
     assert audit.wire_time(datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)) == "2026-01-02T03:04:05.000006Z"
 

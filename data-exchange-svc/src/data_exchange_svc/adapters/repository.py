@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -149,17 +150,12 @@ async def append_entries(session: AsyncSession, entries: Sequence[dict[str, Any]
         .execution_options(synchronize_session=False)
     )
     seq, prev = locked.one()
-    chained: list[dict[str, Any]] = []
-    for entry in entries:
-        seq += 1
-        content = {**entry, "seq": seq, "fields": sorted(entry["fields"]), "prev_hash": prev}
-        content["hash"] = prev = audit.entry_hash(content)
-        chained.append(content)
+    chained = audit.link(entries, seq, prev)
     new_entries = insert(AuditRow).values(chained)
     advance = (
         update(AuditHeadRow)
         .where(AuditHeadRow.id == 1)
-        .values(seq=seq, hash=prev)
+        .values(seq=chained[-1]["seq"], hash=chained[-1]["hash"])
         .execution_options(synchronize_session=False)
     )
     if session.get_bind().dialect.name == "postgresql":
@@ -174,3 +170,89 @@ async def append_entries(session: AsyncSession, entries: Sequence[dict[str, Any]
 async def head(session: AsyncSession) -> AuditHeadRow:
     """The chain head."""
     return (await session.execute(select(AuditHeadRow).where(AuditHeadRow.id == 1))).scalar_one()
+
+
+# The columns ``APPEND_AT_HEAD`` writes, in its parameter order, with their PostgreSQL types.
+LOG_COLUMNS = (
+    ("seq", "bigint"),
+    ("id", "text"),
+    ("at", "timestamptz"),
+    ("client_id", "text"),
+    ("actor", "json"),
+    ("resource_id", "text"),
+    ("subject_hash", "text"),
+    ("case_id", "text"),
+    ("item_code", "text"),
+    ("mode", "text"),
+    ("fields", "json"),
+    ("outcome", "text"),
+    ("reason", "text"),
+    ("grant_id", "text"),
+    ("basis", "text"),
+    ("latency_ms", "integer"),
+    ("prev_hash", "text"),
+    ("hash", "text"),
+)
+# The kit's outbox columns (the keys of ``tongban_kit.outbox.outbox_values``); a test keeps them equal.
+OUTBOX_COLUMNS = (
+    ("event_id", "text"),
+    ("topic", "text"),
+    ("key", "text"),
+    ("sequence", "bigint"),
+    ("envelope", "json"),
+    ("created_at", "timestamptz"),
+    ("attempts", "integer"),
+)
+
+
+# One statement, so one round trip and one implicit transaction: advance the head only if it is still
+# where this writer last left it, and insert the entries and their outbox rows only if it did. Reading
+# ``head`` in the inserts makes the head's row lock come first, so outbox positions follow the chain.
+# One array parameter per column (JSON as text, cast here), rows kept in array order.
+APPEND_AT_HEAD = """
+WITH head AS (
+    UPDATE exchange_log_head SET seq = $1, hash = $2, updated_at = $3
+    WHERE id = 1 AND seq = $4 AND hash = $5
+    RETURNING seq
+), entries AS (
+    INSERT INTO exchange_log (seq, id, at, client_id, actor, resource_id, subject_hash, case_id,
+        item_code, mode, fields, outcome, reason, grant_id, basis, latency_ms, prev_hash, hash)
+    SELECT v.seq, v.id, v.at, v.client_id, v.actor::json, v.resource_id, v.subject_hash, v.case_id,
+        v.item_code, v.mode, v.fields::json, v.outcome, v.reason, v.grant_id, v.basis, v.latency_ms,
+        v.prev_hash, v.hash
+    FROM unnest($6::bigint[], $7::text[], $8::timestamptz[], $9::text[], $10::text[], $11::text[],
+        $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[],
+        $19::text[], $20::text[], $21::integer[], $22::text[], $23::text[])
+        WITH ORDINALITY AS v(seq, id, at, client_id, actor, resource_id, subject_hash, case_id,
+        item_code, mode, fields, outcome, reason, grant_id, basis, latency_ms, prev_hash, hash, n)
+    WHERE EXISTS (SELECT FROM head)
+    ORDER BY v.n
+), events AS (
+    INSERT INTO outbox (event_id, topic, key, sequence, envelope, created_at, attempts)
+    SELECT v.event_id, v.topic, v.key, v.sequence, v.envelope::json, v.created_at, v.attempts
+    FROM unnest($24::text[], $25::text[], $26::text[], $27::bigint[], $28::text[],
+        $29::timestamptz[], $30::integer[])
+        WITH ORDINALITY AS v(event_id, topic, key, sequence, envelope, created_at, attempts, n)
+    WHERE EXISTS (SELECT FROM head)
+    ORDER BY v.n
+)
+SELECT count(*) FROM head
+"""
+
+
+def _column(rows: Sequence[dict[str, Any]], name: str, kind: str) -> list[Any]:
+    if kind == "json":
+        return [json.dumps(row[name], ensure_ascii=False, separators=(",", ":")) for row in rows]
+    return [row[name] for row in rows]
+
+
+async def append_at_head(
+    conn: Any, head: tuple[int, str], chained: Sequence[dict[str, Any]], outbox: Sequence[dict[str, Any]]
+) -> bool:
+    """On PostgreSQL, in one autocommitted statement on an asyncpg connection: append entries already
+    chained after ``head`` and their outbox rows; False (nothing written) if the head has moved on."""
+    last = chained[-1]
+    args: list[Any] = [last["seq"], last["hash"], utcnow(), head[0], head[1]]
+    args += [_column(chained, name, kind) for name, kind in LOG_COLUMNS]
+    args += [_column(outbox, name, kind) for name, kind in OUTBOX_COLUMNS]
+    return bool(await conn.fetchval(APPEND_AT_HEAD, *args))

@@ -55,6 +55,17 @@ def entry_hash(content: Mapping[str, Any]) -> str:
     return digest.finalize().hex()
 
 
+def link(entries: Iterable[Mapping[str, Any]], seq: int, prev_hash: str) -> list[dict[str, Any]]:
+    """Number and hash entries after the head ``(seq, prev_hash)``, in order (fields sorted)."""
+    chained: list[dict[str, Any]] = []
+    for entry in entries:
+        seq += 1
+        content = {**entry, "seq": seq, "fields": sorted(entry["fields"]), "prev_hash": prev_hash}
+        content["hash"] = prev_hash = entry_hash(content)
+        chained.append(content)
+    return chained
+
+
 @dataclass(frozen=True, slots=True)
 class ChainBreak:
     """The first entry where the chain does not hold, and why."""

@@ -13,12 +13,10 @@ SERVICE = "exchange"
 LOG_SUBJECT = "exchange-log"
 
 
-def emit(
-    uow: UnitOfWork, settings: ServiceSettings, name: str, subject: str, sequence: int, data: BaseModel
-) -> EventEnvelope:
-    """Write one event into the outbox in the unit of work's transaction."""
+def envelope(name: str, subject: str, sequence: int, data: BaseModel) -> EventEnvelope:
+    """The CloudEvent of one of the hub's events."""
     ce_type = event_type(SERVICE, name)
-    envelope = EventEnvelope(
+    return EventEnvelope(
         id=new_id(),
         type=ce_type,
         source=source_for(SERVICE),
@@ -27,5 +25,12 @@ def emit(
         dataschema=dataschema_for(ce_type),
         data=data.model_dump(mode="json"),
     )
-    uow.emit(settings.topic(EXCHANGE_AUDIT), envelope)
-    return envelope
+
+
+def emit(
+    uow: UnitOfWork, settings: ServiceSettings, name: str, subject: str, sequence: int, data: BaseModel
+) -> EventEnvelope:
+    """Write one event into the outbox in the unit of work's transaction."""
+    event = envelope(name, subject, sequence, data)
+    uow.emit(settings.topic(EXCHANGE_AUDIT), event)
+    return event
