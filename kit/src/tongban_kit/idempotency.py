@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy import JSON, Integer, String, delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -64,7 +65,9 @@ class IdempotencyKey:
 
 
 def request_hash(body: Any) -> str:
-    """A stable hash of a JSON body."""
+    """A stable hash of a JSON body (a pydantic model is hashed as its JSON dump)."""
+    if isinstance(body, BaseModel):
+        body = body.model_dump(mode="json")
     return hashlib.sha256(
         json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode()
     ).hexdigest()
@@ -73,7 +76,7 @@ def request_hash(body: Any) -> str:
 def idempotency_key(
     request: Request, client_id: str, body: Any, *, required: bool = False
 ) -> IdempotencyKey | None:
-    """Read ``Idempotency-Key``; None when absent (or 400 when required)."""
+    """Read ``Idempotency-Key``; None when absent (or 400 when required); the body is hashed only if sent."""
     key = request.headers.get("idempotency-key")
     if key is None:
         if required:

@@ -259,7 +259,7 @@ async def submit_case(
             f"The request is not valid: {exc}",
             errors=[{"field": "body.applicant.id_number", "message": str(exc), "type": "invalid-identifier"}],
         ) from exc
-    ikey = idempotency.idempotency_key(request, principal.client_id, body.model_dump(mode="json"))
+    ikey = idempotency.idempotency_key(request, principal.client_id, body)
     cmd = c.SubmitCase(
         actor=actor_of(principal),
         basic_code=body.basic_code,
