@@ -4,7 +4,9 @@
 case-svc runs as real uvicorn processes (``CASE_BENCH_REPLICAS``, default 2, like two pods behind the
 gateway; one relay wins the advisory lock) on PostgreSQL with the local broker. Clients POST
 /v1/cases at a fixed concurrency; a consumer on the case topic timestamps each submitted event.
-Environment: CASE_BENCH_N (default 4000), CASE_BENCH_CONCURRENCY (default 32), CASE_BENCH_REPLICAS.
+Environment: CASE_BENCH_N (default 4000 per level), CASE_BENCH_CONCURRENCY (requests in flight, a
+comma-separated list of levels run one after another on the same processes; default 16,32),
+CASE_BENCH_REPLICAS.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from tongban_kit.testkeys import TokenMinter
 
 N = int(os.environ.get("CASE_BENCH_N", "4000"))
 WARMUP = int(os.environ.get("CASE_BENCH_WARMUP", "300"))
-CONCURRENCY = int(os.environ.get("CASE_BENCH_CONCURRENCY", "32"))
+LEVELS = [int(c) for c in os.environ.get("CASE_BENCH_CONCURRENCY", "16,32").split(",")]
 REPLICAS = int(os.environ.get("CASE_BENCH_REPLICAS", "2"))
 
 
@@ -87,7 +89,7 @@ async def consume(
 
 
 async def load(
-    urls: list[str], token: str, count: int, offset: int
+    urls: list[str], token: str, count: int, offset: int, concurrency: int
 ) -> tuple[dict[str, float], dict[str, float], list[float], int]:
     """Submit ``count`` cases at the configured concurrency; return send and answer times, latencies, errors."""
     sent: dict[str, float] = {}
@@ -114,10 +116,46 @@ async def load(
             sent[payload["id"]] = start
             answered[payload["id"]] = end
 
-    connector = aiohttp.TCPConnector(limit=CONCURRENCY * 2)
+    connector = aiohttp.TCPConnector(limit=concurrency * 2)
     async with aiohttp.ClientSession(connector=connector) as session:
-        await asyncio.gather(*(worker(session, urls[w % len(urls)]) for w in range(CONCURRENCY)))
+        await asyncio.gather(*(worker(session, urls[w % len(urls)]) for w in range(concurrency)))
     return sent, answered, latencies, errors
+
+
+async def measure(
+    apps: list[testing.AppProcess], seen: dict[str, float], token: str, offset: int, concurrency: int
+) -> None:
+    """Submit N cases at one concurrency and print throughput, latencies and CPU."""
+    urls = [a.base_url for a in apps]
+    cpu_before = {a.pid: cpu_seconds(a.pid) for a in apps if a.pid}
+    t0 = now()
+    sent, answered, latencies, errors = await load(urls, token, N, offset, concurrency)
+    t1 = now()
+    cpu_after = {a.pid: cpu_seconds(a.pid) for a in apps if a.pid}
+    deadline = now() + 60
+    # The consumer task fills ``seen``; poll it until every submitted case's event arrived.
+    while now() < deadline and not all(cid in seen for cid in sent):  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
+    t2 = max((seen[c] for c in sent if c in seen), default=t1)
+    delivered = [seen[c] - sent[c] for c in sent if c in seen]
+    relay = [seen[c] - answered[c] for c in sent if c in seen]
+    used = sum(cpu_after[p] - cpu_before[p] for p in cpu_after)
+    print(f"  concurrency {concurrency}:")
+    print(f"    submissions/s (HTTP 201s): {len(sent) / (t1 - t0):.0f}   errors: {errors}")
+    print(
+        f"    events/s through relay to consumer: {len(delivered) / (t2 - t0):.0f}"
+        f"   missing: {len(sent) - len(delivered)}"
+    )
+    print(f"    HTTP latency p50 {ms(percentile(latencies, 0.5))}  p99 {ms(percentile(latencies, 0.99))}")
+    print(
+        f"    submit-to-event latency p50 {ms(percentile(delivered, 0.5))}"
+        f"  p99 {ms(percentile(delivered, 0.99))}"
+    )
+    print(
+        f"    after the HTTP answer (relay + broker + consumer) p50 {ms(percentile(relay, 0.5))}"
+        f"  p99 {ms(percentile(relay, 0.99))}"
+    )
+    print(f"    app CPU per submission: {used / max(1, len(sent)) * 1000:.2f} ms (all replicas, incl. relay)")
 
 
 async def main() -> None:
@@ -156,42 +194,14 @@ async def main() -> None:
             )
             await ready.wait()
             urls = [a.base_url for a in apps]
-            await load(urls, token, WARMUP, 0)
-            cpu_before = {a.pid: cpu_seconds(a.pid) for a in apps if a.pid}
-            t0 = now()
-            sent, answered, latencies, errors = await load(urls, token, N, WARMUP)
-            t1 = now()
-            cpu_after = {a.pid: cpu_seconds(a.pid) for a in apps if a.pid}
-            deadline = now() + 60
-            # The consumer task fills ``seen``; poll it until every submitted case's event arrived.
-            while now() < deadline and not all(cid in seen for cid in sent):  # noqa: ASYNC110
-                await asyncio.sleep(0.05)
-            t2 = max((seen[c] for c in sent if c in seen), default=t1)
+            await load(urls, token, WARMUP, 0, LEVELS[0])
+            print(f"case-svc submit benchmark: {N} submissions per level, {len(apps)} app process(es)")
+            offset = WARMUP
+            for concurrency in LEVELS:
+                await measure(apps, seen, token, offset, concurrency)
+                offset += N
             stop.set()
             await consumer
-            delivered = [seen[c] - sent[c] for c in sent if c in seen]
-            relay = [seen[c] - answered[c] for c in sent if c in seen]
-            print(
-                f"case-svc submit benchmark: {N} submissions, concurrency {CONCURRENCY}, {len(apps)} app process(es)"
-            )
-            print(f"  submissions/s (HTTP 201s): {len(sent) / (t1 - t0):.0f}   errors: {errors}")
-            print(
-                f"  events/s through relay to consumer: {len(delivered) / (t2 - t0):.0f}   missing: {len(sent) - len(delivered)}"
-            )
-            print(
-                f"  HTTP latency p50 {ms(percentile(latencies, 0.5))}  p99 {ms(percentile(latencies, 0.99))}"
-            )
-            print(
-                f"  submit-to-event latency p50 {ms(percentile(delivered, 0.5))}  p99 {ms(percentile(delivered, 0.99))}"
-            )
-            print(
-                f"  after the HTTP answer (relay + broker + consumer) p50 {ms(percentile(relay, 0.5))}"
-                f"  p99 {ms(percentile(relay, 0.99))}"
-            )
-            used = sum(cpu_after[p] - cpu_before[p] for p in cpu_after)
-            print(
-                f"  app CPU per submission: {used / max(1, len(sent)) * 1000:.2f} ms (all replicas, incl. relay)"
-            )
             for app in apps:
                 if app.pid:
                     print(f"  {app.name}: peak RSS {proc_status(app.pid, 'VmHWM')}")
