@@ -7,7 +7,6 @@ from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import async_sessionmaker
 from tongban_contracts import topics
 from tongban_kit.app import ServiceRuntime, create_service_app
 from tongban_kit.crypto import FieldCipher
@@ -15,6 +14,7 @@ from tongban_kit.tokens import ServiceTokenProvider
 
 from data_exchange_svc.adapters.case_client import HttpCaseDirectory
 from data_exchange_svc.adapters.providers import HttpProviderGateway
+from data_exchange_svc.adapters.repository import PolicyReader
 from data_exchange_svc.adapters.signing import HubSigner, key_from_jwk, load_or_create_key
 from data_exchange_svc.api import audit, consents, grants, keys, queries, resources
 from data_exchange_svc.api.deps import install_error_handlers
@@ -71,10 +71,7 @@ def create_app(
             hub=Hub(
                 settings=settings,
                 uow_factory=runtime.uow,
-                # The policy reads are separate statements that need no transaction of their own.
-                read_session=async_sessionmaker(
-                    runtime.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
-                ),
+                store=PolicyReader(runtime.engine),
                 cases=cases,
                 providers=providers,
                 signer=signer,

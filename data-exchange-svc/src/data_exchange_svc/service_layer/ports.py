@@ -1,11 +1,21 @@
-"""What the handlers need from the outside world: case-svc and the providers."""
+"""What the handlers need from the outside world: the policy store, case-svc and the providers."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from data_exchange_svc.domain.model import CaseView, Resource
+from data_exchange_svc.domain.model import CaseView, Consent, Grant, Resource
+
+
+class PolicyStore(Protocol):
+    """Reads what a query is checked against."""
+
+    async def policy_inputs(
+        self, ref: str, client_id: str, subject_hash: str, case_id: str
+    ) -> tuple[Resource | None, list[Grant], list[Consent]]:
+        """The resource (by id or code), the client's grants on it, the subject's consents for the case."""
+        ...
 
 
 class CaseDirectory(Protocol):

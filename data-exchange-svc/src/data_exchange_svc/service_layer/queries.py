@@ -6,7 +6,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from tongban_kit.crypto import subject_hash
 from tongban_kit.db import utcnow
 from tongban_kit.identifiers import InvalidIdentifier, validate_resident_id
@@ -14,7 +13,6 @@ from tongban_kit.ids import new_id
 from tongban_kit.settings import ServiceSettings
 from tongban_kit.uow import UnitOfWork
 
-from data_exchange_svc.adapters import repository as repo
 from data_exchange_svc.domain import policy
 from data_exchange_svc.domain.audit import wire_time
 from data_exchange_svc.domain.commands import RunQuery
@@ -30,7 +28,7 @@ from data_exchange_svc.domain.masking import project
 from data_exchange_svc.domain.model import Caller, Mode, Query, Resource, Status
 from data_exchange_svc.domain.ratelimit import RateLimiter
 from data_exchange_svc.service_layer.audit_log import AuditLog
-from data_exchange_svc.service_layer.ports import CaseDirectory, ProviderGateway, ProviderRequest
+from data_exchange_svc.service_layer.ports import CaseDirectory, PolicyStore, ProviderGateway, ProviderRequest
 
 ALLOWED, REFUSED, FAILED = "allowed", "refused", "failed"
 
@@ -40,14 +38,6 @@ class UowFactory(Protocol):
 
     def __call__(self) -> UnitOfWork:
         """A unit of work not yet entered."""
-        ...
-
-
-class ReadSessionFactory(Protocol):
-    """Makes a session for the policy reads (autocommit: no BEGIN or ROLLBACK round trips)."""
-
-    def __call__(self) -> AsyncSession:
-        """A new session."""
         ...
 
 
@@ -65,7 +55,7 @@ class Hub:
 
     settings: ServiceSettings
     uow_factory: UowFactory
-    read_session: ReadSessionFactory
+    store: PolicyStore
     cases: CaseDirectory
     providers: ProviderGateway
     signer: ResultSigner
@@ -138,14 +128,12 @@ async def _answer(cmd: RunQuery, *, hub: Hub, ctx: _Context) -> dict[str, Any]:
         ) from exc
     ctx.subject_hash = subject_hash(id_number, hub.settings.subject_hash_key)
 
-    async with hub.read_session() as session:
-        # Consents are read with the grants (one round trip) though checked after the case.
-        row, grants, consents = await repo.policy_inputs(
-            session, cmd.resource_id, cmd.caller.client_id, ctx.subject_hash, cmd.case_id
-        )
-    if row is None:
+    # Consents are read with the grants (one round trip) though checked after the case.
+    resource, grants, consents = await hub.store.policy_inputs(
+        cmd.resource_id, cmd.caller.client_id, ctx.subject_hash, cmd.case_id
+    )
+    if resource is None:
         raise NotFound(f"Resource {cmd.resource_id} was not found.", code="unknown-resource")
-    resource = repo.resource_from_row(row)
     ctx.resource_id = resource.id
     _check_request_fits(cmd, resource)
 
