@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -134,6 +135,12 @@ def create_service_app(
         runtime.kafka.start()
         for hook in on_startup:
             await hook(runtime)
+        if settings.gc_freeze:
+            # A full collection walks every object alive, most of them modules, models and compiled
+            # statements made at start (~100 ms under load: a request's worst stall). Frozen, they are
+            # never walked again.
+            gc.collect()
+            gc.freeze()
         if relay:
             runtime.relay = OutboxRelay(
                 engine, runtime.session_factory, runtime.kafka, signal, linger_seconds=relay_linger_seconds

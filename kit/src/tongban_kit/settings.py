@@ -37,6 +37,7 @@ class ServiceSettings(BaseSettings):
     field_cipher: Literal["sm4-gcm", "aes-256-gcm"] = shared("FIELD_CIPHER", "sm4-gcm")
     log_level: str = shared("LOG_LEVEL", "INFO")
     migrate_on_start: bool | None = shared("MIGRATE_ON_START", None)
+    gc_freeze: bool = shared("GC_FREEZE", True)
 
     database_url: str = "sqlite+aiosqlite:///var/service.db"
     # A pool at least as large as the requests in flight: overflow connections are closed on return,

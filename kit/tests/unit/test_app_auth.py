@@ -204,3 +204,24 @@ async def test_verified_token_cache_rechecks_claims_and_drops_rotated_keys(
     assert token not in verifier._verified
     with pytest.raises(TokenError, match="unknown key"):
         await verifier.verify(token)
+
+
+@pytest.mark.parametrize("freeze", [False, True])
+async def test_objects_made_at_start_are_frozen_out_of_the_collector_when_asked(
+    tmp_path: Path, freeze: bool
+) -> None:
+    import gc
+
+    gc.unfreeze()
+    settings = demo.DemoSettings(
+        env="test",
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/demo.db",
+        migrate_on_start=False,
+        kafka_bootstrap="127.0.0.1:1",
+        gc_freeze=freeze,
+    )
+    try:
+        async with LifespanManager(demo.create_app(settings)):
+            assert (gc.get_freeze_count() > 0) is freeze
+    finally:
+        gc.unfreeze()
