@@ -133,6 +133,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         readiness_timeout=settings.readiness_timeout,
         jwks_refresh_seconds=settings.jwks_refresh_seconds,
         access_log=access_log,
+        gc_freeze=settings.gc_freeze,
     )
     if settings.cors_origins:
         app = CORSMiddleware(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ from tongban_kit.db import make_engine, make_session_factory
 from tongban_kit.health import health_router
 from tongban_kit.inbox import InboxConsumer
 from tongban_kit.kafka import KafkaConnector
+from tongban_kit.memory import freeze_startup_objects
 from tongban_kit.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from tongban_kit.migrations import upgrade_async
 from tongban_kit.observability import MetricsMiddleware, setup_logging, setup_tracing
@@ -136,11 +136,7 @@ def create_service_app(
         for hook in on_startup:
             await hook(runtime)
         if settings.gc_freeze:
-            # A full collection walks every object alive, most of them modules, models and compiled
-            # statements made at start (~100 ms under load: a request's worst stall). Frozen, they are
-            # never walked again.
-            gc.collect()
-            gc.freeze()
+            freeze_startup_objects()
         if relay:
             runtime.relay = OutboxRelay(
                 engine, runtime.session_factory, runtime.kafka, signal, linger_seconds=relay_linger_seconds

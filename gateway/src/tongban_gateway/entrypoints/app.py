@@ -12,6 +12,7 @@ import structlog
 from fastapi.openapi.docs import get_swagger_ui_html
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import Receive, Scope, Send
+from tongban_kit.memory import freeze_startup_objects
 from tongban_kit.problems import Problem
 
 from tongban_gateway.adapters.openapi_source import OpenAPISource
@@ -41,8 +42,10 @@ class GatewayApp:
         readiness_timeout: float,
         jwks_refresh_seconds: float,
         access_log: AccessLog | None = None,
+        gc_freeze: bool = False,
     ) -> None:
         self.access_log = access_log
+        self.gc_freeze = gc_freeze
         self.proxy = proxy
         self.upstreams = upstreams
         self.verifier = verifier
@@ -101,6 +104,8 @@ class GatewayApp:
         loop = asyncio.get_running_loop()
         self._tasks.append(loop.create_task(self._keep_keys_fresh()))
         self._tasks.append(loop.create_task(self.openapi.refresh()))
+        if self.gc_freeze:
+            freeze_startup_objects()
         log.info(
             "gateway started",
             upstreams={name: [i.url for i in u.balancer.instances] for name, u in self.upstreams.items()},
