@@ -5,8 +5,18 @@ Everything runs as real processes over real HTTP: the hub (``data_exchange_svc.m
 providers, and a stand-in for identity-svc and case-svc (``data_exchange_svc.sandbox.mesh_stub``).
 The same client, signing the same verify request with the hub's key, measures the direct call to the
 sandbox and the call through the hub, so the difference is what the hub adds: token check, grant,
-case (cached 2 s, as configured by default), consent, rate limit, the signed provider call, the
-hash-chained log write with its outbox event in one PostgreSQL transaction, and the signed answer.
+case, consent, rate limit, the signed provider call, the hash-chained log write with its outbox event
+(committed before the answer is sent), and the signed answer.
+
+Each of ``--subjects`` people has a case of their own and is asked about in turn, so at 100/s with 200
+subjects every case comes round every 2 s: at the edge of the hub's 2 s case cache. A cached answer in
+the second half of its life is served while case-svc is asked again in the background, so case-svc is
+still asked about once per query, mostly off the query's path. ``EXCHANGE_CASE_CACHE_SECONDS=0`` in
+the environment makes every query wait for case-svc (the cold-case figure).
+
+The client does not collect garbage while a run is timed (its own pauses are not the hub's), and the
+report names PostgreSQL's ``fsync`` and ``synchronous_commit``: with them off, as on the local dev
+server, a commit does not wait for the disk, and a durable server adds a WAL flush per log commit.
 
     .venv/bin/python data-exchange-svc/bench/bench_exchange.py [--rate 100] [--seconds 20]
 """
@@ -28,6 +38,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 from data_exchange_svc.adapters.signing import HubSigner, generate_key
 from data_exchange_svc.sandbox.mesh_stub import stub_case_id
@@ -49,6 +60,7 @@ ITEM = "XK00003001"
 CLIENT = "platform-bench"
 REGION = "440000"
 RESOURCE = "household-registration"
+DURABILITY = ("fsync", "synchronous_commit")
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -58,6 +70,15 @@ def percentile(values: list[float], p: float) -> float:
         return float("nan")
     rank = max(0, min(len(ordered) - 1, math.ceil(p / 100 * len(ordered)) - 1))
     return ordered[rank]
+
+
+async def durability(database_url: str) -> str:
+    """PostgreSQL's fsync and synchronous_commit, as the hub's commits see them."""
+    conn = await asyncpg.connect(database_url.replace("postgresql+asyncpg://", "postgresql://", 1))
+    try:
+        return ", ".join([f"{name} {await conn.fetchval(f'SHOW {name}')}" for name in DURABILITY])
+    finally:
+        await conn.close()
 
 
 def cpu_seconds(pid: int | None) -> float:
@@ -311,6 +332,8 @@ def report(r: dict[str, Any]) -> str:
             f"  hub CPU per query  : {r['hub_cpu_ms_per_query']:.2f} ms (user+system, from /proc); "
             f"the sandbox's per direct call: {r['sandbox_cpu_ms_per_call']:.2f} ms",
             f"  load average       : {' '.join(f'{x:.1f}' for x in r['load_average'])} (machine shared with other work)",
+            f"  PostgreSQL         : {r['postgresql']}",
+            f"  case cache         : {r['case_cache']}",
             f"  exchange log       : {r['audit_entries']} entries, chain ok = {r['audit_chain_ok']}",
             f"  peak RSS           : {rss}",
         ]
@@ -368,7 +391,11 @@ def main() -> int:
         )
         processes.append(hub)
         hub.wait_ready("/v1/keys", timeout=90)
+        postgresql = asyncio.run(durability(database))
         result = asyncio.run(run(args, Bench(hub, sandbox, minter, HubSigner(hub_key))))
+        result["postgresql"] = postgresql
+        cache = os.environ.get("EXCHANGE_CASE_CACHE_SECONDS")
+        result["case_cache"] = f"{cache} s (EXCHANGE_CASE_CACHE_SECONDS)" if cache else "2 s (the default)"
         result["peak_rss_mib"]["stub"] = peak_rss_mib(stub.pid)
     finally:
         for process in reversed(processes):
