@@ -55,9 +55,6 @@ class Settings(ServiceSettings):
 
     max_consent_days: int = 365
 
-    # freeze the objects made at start out of the garbage collector's reach (shorter full collections)
-    gc_freeze: bool = True
-
     # the outbox relay waits this long after a wake-up, so a busy hub sends its log events in batches
     relay_linger_seconds: float = 0.05
 

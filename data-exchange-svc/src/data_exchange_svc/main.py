@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from pathlib import Path
 
 import httpx
@@ -81,11 +80,6 @@ def create_app(
         )
         if settings.is_dev and settings.seed:
             await seed_dev(runtime.uow, settings)
-        if settings.gc_freeze:
-            # A full collection walked every object loaded at start (~100 ms on a busy VM, the bench's
-            # worst stalls); frozen, they are never walked again and a full collection stays short.
-            gc.collect()
-            gc.freeze()
 
     async def stop(runtime: ServiceRuntime) -> None:
         for client in runtime.extras.get("http_clients", []):
