@@ -139,7 +139,12 @@ def create_service_app(
             freeze_startup_objects()
         if relay:
             runtime.relay = OutboxRelay(
-                engine, runtime.session_factory, runtime.kafka, signal, linger_seconds=relay_linger_seconds
+                engine,
+                runtime.session_factory,
+                runtime.kafka,
+                signal,
+                linger_seconds=relay_linger_seconds,
+                retention_seconds=settings.outbox_retention_hours * 3600,
             )
             runtime.spawn(runtime.relay.run(), "outbox-relay")
         if consumers is not None:

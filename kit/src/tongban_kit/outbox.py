@@ -6,11 +6,11 @@ import asyncio
 import contextlib
 from collections import defaultdict
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, insert, select, text, update
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, delete, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 from tongban_contracts.envelope import EventEnvelope
@@ -153,6 +153,9 @@ class OutboxRelay:
         retry_seconds: float = 1.0,
         linger_seconds: float = 0.0,
         lock_check_seconds: float = 5.0,
+        retention_seconds: float = 3 * 86400.0,
+        purge_interval_seconds: float = 600.0,
+        purge_batch: int = 10_000,
     ) -> None:
         self.engine = engine
         self.session_factory = session_factory
@@ -163,6 +166,9 @@ class OutboxRelay:
         self.retry_seconds = retry_seconds
         self.linger_seconds = linger_seconds
         self.lock_check_seconds = lock_check_seconds
+        self.retention_seconds = retention_seconds
+        self.purge_interval_seconds = purge_interval_seconds
+        self.purge_batch = purge_batch
         self.is_leader = False
         self.sent_total = 0
         self._failures = 0
@@ -228,8 +234,12 @@ class OutboxRelay:
     async def _relay_batches(self, lock_conn: Any) -> None:
         loop = asyncio.get_running_loop()
         checked = loop.time()
+        purged = loop.time() - self.purge_interval_seconds  # a first purge soon after election
         while not self._stopping.is_set():
             sent = await self._relay_batch()
+            if loop.time() - purged >= self.purge_interval_seconds:
+                await self.purge_sent()
+                purged = loop.time()
             if lock_conn is not None and loop.time() - checked >= self.lock_check_seconds:
                 # Proves the lock's session is still alive; a dead one raises and forces a new election.
                 await lock_conn.execute(text("SELECT 1"))
@@ -240,6 +250,32 @@ class OutboxRelay:
                 await self.signal.wait(self.idle_poll_seconds)
             elif sent < self.batch_size and self.linger_seconds > 0:
                 await asyncio.sleep(self.linger_seconds)
+
+    async def purge_sent(self) -> int:
+        """Delete rows sent longer ago than the retention, a bounded batch at a time; return how many.
+
+        Sent rows are kept a while to answer "was this event published, and when"; without a purge the
+        table would grow by every event the service ever emitted.
+        """
+        cutoff = utcnow() - timedelta(seconds=self.retention_seconds)
+        old = (
+            select(OutboxMessage.position)
+            .where(OutboxMessage.sent_at.is_not(None), OutboxMessage.sent_at < cutoff)
+            .order_by(OutboxMessage.position)
+            .limit(self.purge_batch)
+        )
+        total = 0
+        while not self._stopping.is_set():
+            async with self._autocommit() as conn:
+                result = await conn.execute(
+                    delete(OutboxMessage).where(OutboxMessage.position.in_(old.scalar_subquery()))
+                )
+            total += result.rowcount or 0
+            if (result.rowcount or 0) < self.purge_batch:
+                break
+        if total:
+            log.info("outbox rows purged", count=total, older_than_seconds=self.retention_seconds)
+        return total
 
     async def relay_once(self) -> int:
         """Send one batch of unsent rows, per key in position order, and mark them; return how many."""

@@ -38,6 +38,7 @@ class ServiceSettings(BaseSettings):
     log_level: str = shared("LOG_LEVEL", "INFO")
     migrate_on_start: bool | None = shared("MIGRATE_ON_START", None)
     gc_freeze: bool = shared("GC_FREEZE", True)
+    outbox_retention_hours: float = shared("OUTBOX_RETENTION_HOURS", 72.0, gt=0)
 
     database_url: str = "sqlite+aiosqlite:///var/service.db"
     # A pool at least as large as the requests in flight: overflow connections are closed on return,

@@ -272,3 +272,34 @@ async def test_nul_in_text_is_a_422_problem_on_postgresql(pg_url: str) -> None:
                 "/v1/widgets", json={"name": "fine"}, headers={"Authorization": f"Bearer {token}"}
             )
             assert ok.status_code == 201
+
+
+async def test_sent_rows_past_the_retention_are_purged_on_postgresql(pg_url: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+    from tongban_kit.outbox import insert_outbox, outbox_values
+
+    engine = make_engine(pg_url)
+    factory = make_session_factory(engine)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(demo.Base.metadata.create_all)
+        async with factory() as s:
+            events = [EventEnvelope(id=f"p-{i}", type="t", source="s", subject=f"p{i}") for i in range(5)]
+            await insert_outbox(s, [outbox_values("t", e) for e in events])
+            old = datetime.now(UTC) - timedelta(days=5)
+            await s.execute(
+                update(OutboxMessage).where(OutboxMessage.key.in_(["p0", "p1", "p2"])).values(sent_at=old)
+            )
+            await s.execute(
+                update(OutboxMessage).where(OutboxMessage.key == "p3").values(sent_at=datetime.now(UTC))
+            )
+            await s.commit()
+        relay = OutboxRelay(engine, factory, _NullPublisher(), OutboxSignal(), purge_batch=2)
+        assert await relay.purge_sent() == 3
+        async with factory() as s:
+            left = (await s.execute(select(OutboxMessage.key).order_by(OutboxMessage.key))).scalars().all()
+        assert left == ["p3", "p4"]  # sent recently, and unsent
+    finally:
+        await engine.dispose()

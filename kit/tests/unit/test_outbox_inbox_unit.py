@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from tongban_contracts.envelope import EventEnvelope
 from tongban_kit import idempotency, inbox  # noqa: F401
@@ -107,6 +108,32 @@ async def test_a_batch_being_marked_sent_is_not_sent_again_by_the_next(
     async with factory() as s:
         unsent = (await s.execute(select(func.count()).where(OutboxMessage.sent_at.is_(None)))).scalar_one()
     assert unsent == 0
+
+
+async def test_sent_rows_past_the_retention_are_purged_in_batches(
+    db: tuple[AsyncEngine, async_sessionmaker[AsyncSession]],
+) -> None:
+    engine, factory = db
+    async with factory() as s:
+        await insert_outbox(s, [outbox_values("topic", _event(f"k{i}", 1)) for i in range(6)])
+        await s.commit()
+        now = datetime.now(UTC)
+        ages = {"k0": 10, "k1": 9, "k2": 8, "k3": 1}  # days since sent; k4 and k5 are unsent
+        for key, days in ages.items():
+            await s.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.key == key)
+                .values(sent_at=now - timedelta(days=days))
+            )
+        await s.commit()
+    relay = OutboxRelay(
+        engine, factory, FlakyPublisher(), OutboxSignal(), retention_seconds=3 * 86400, purge_batch=2
+    )
+    assert await relay.purge_sent() == 3  # two batches: 2, then 1
+    async with factory() as s:
+        left = (await s.execute(select(OutboxMessage.key).order_by(OutboxMessage.key))).scalars().all()
+    assert left == ["k3", "k4", "k5"]
+    assert await relay.purge_sent() == 0
 
 
 async def test_inbox_applies_an_event_once(db: tuple[AsyncEngine, async_sessionmaker[AsyncSession]]) -> None:
