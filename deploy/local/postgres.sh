@@ -65,8 +65,10 @@ start_cluster() {
   read -r version name <<< "$cluster"
   say "starting cluster $version/$name"
   # Durability is pointless for throw-away test data; skipping fsync keeps two shared cores free.
-  as_root pg_ctlcluster "$version" "$name" start \
-    -o "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+  # TONGBAN_PG_DURABLE=1 keeps PostgreSQL's durable defaults (for benchmarks that must pay for them).
+  local options="-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+  [ "${TONGBAN_PG_DURABLE:-0}" = 1 ] && options="-c max_connections=200"
+  as_root pg_ctlcluster "$version" "$name" start -o "$options" \
     || { tail -n 30 "/var/log/postgresql/postgresql-$version-$name.log" >&2 || true; die "cluster did not start"; }
   mkdir -p "$VAR"
   echo "$version $name" > "$STARTED"
