@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from tongban_kit import idempotency
 from tongban_kit.auth import JWKSVerifier
 from tongban_kit.db import make_engine, make_session_factory
 from tongban_kit.health import health_router
@@ -145,6 +146,7 @@ def create_service_app(
                 signal,
                 linger_seconds=relay_linger_seconds,
                 retention_seconds=settings.outbox_retention_hours * 3600,
+                housekeeping=[idempotency.purge_expired],
             )
             runtime.spawn(runtime.relay.run(), "outbox-relay")
         if consumers is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -156,6 +156,7 @@ class OutboxRelay:
         retention_seconds: float = 3 * 86400.0,
         purge_interval_seconds: float = 600.0,
         purge_batch: int = 10_000,
+        housekeeping: Sequence[Callable[[AsyncSession], Awaitable[int]]] = (),
     ) -> None:
         self.engine = engine
         self.session_factory = session_factory
@@ -169,6 +170,7 @@ class OutboxRelay:
         self.retention_seconds = retention_seconds
         self.purge_interval_seconds = purge_interval_seconds
         self.purge_batch = purge_batch
+        self.housekeeping = tuple(housekeeping)
         self.is_leader = False
         self.sent_total = 0
         self._failures = 0
@@ -239,6 +241,7 @@ class OutboxRelay:
             sent = await self._relay_batch()
             if loop.time() - purged >= self.purge_interval_seconds:
                 await self.purge_sent()
+                await self._housekeep()
                 purged = loop.time()
             if lock_conn is not None and loop.time() - checked >= self.lock_check_seconds:
                 # Proves the lock's session is still alive; a dead one raises and forces a new election.
@@ -276,6 +279,19 @@ class OutboxRelay:
         if total:
             log.info("outbox rows purged", count=total, older_than_seconds=self.retention_seconds)
         return total
+
+    async def _housekeep(self) -> None:
+        """Other periodic clean-ups that one replica should run (e.g. expired idempotency records)."""
+        for task in self.housekeeping:
+            try:
+                async with self.session_factory() as session:
+                    count = await task(session)
+                    await session.commit()
+            except Exception as exc:  # a failed clean-up must not stop the relay
+                log.warning("housekeeping failed", task=getattr(task, "__name__", "?"), error=str(exc))
+            else:
+                if count:
+                    log.info("housekeeping done", task=getattr(task, "__name__", "?"), count=count)
 
     async def relay_once(self) -> int:
         """Send one batch of unsent rows, per key in position order, and mark them; return how many."""

@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
@@ -90,3 +91,23 @@ async def test_expired_records_are_forgotten(factory: async_sessionmaker[AsyncSe
     async with factory() as s:
         assert await idem.replay(s, ikey) is None
         assert await idem.purge_expired(s) == 0
+
+
+async def test_purge_deletes_only_records_past_the_retention(
+    factory: async_sessionmaker[AsyncSession],
+) -> None:
+    keys = [idem.idempotency_key(_request(name), "c", {}) for name in ("stale", "fresh")]
+    async with factory() as s:
+        for ikey in keys:
+            assert ikey is not None
+            idem.remember(s, ikey, 201, {}, {})
+        await s.commit()
+        stale = await s.get(idem.IdempotencyRecord, keys[0].pk)  # type: ignore[union-attr]
+        assert stale is not None
+        stale.created_at = utcnow() - timedelta(hours=25)
+        await s.commit()
+    async with factory() as s:
+        assert await idem.purge_expired(s) == 1  # what the relay's housekeeping runs
+        await s.commit()
+        left = (await s.execute(select(idem.IdempotencyRecord.key))).scalars().all()
+    assert left == ["fresh"]

@@ -136,6 +136,25 @@ async def test_sent_rows_past_the_retention_are_purged_in_batches(
     assert await relay.purge_sent() == 0
 
 
+async def test_housekeeping_runs_every_task_even_after_one_fails(
+    db: tuple[AsyncEngine, async_sessionmaker[AsyncSession]],
+) -> None:
+    engine, factory = db
+    ran: list[str] = []
+
+    async def broken(session: AsyncSession) -> int:
+        ran.append("broken")
+        raise RuntimeError("no such table")
+
+    async def counting(session: AsyncSession) -> int:
+        ran.append("counting")
+        return int((await session.execute(select(func.count()).select_from(OutboxMessage))).scalar_one())
+
+    relay = OutboxRelay(engine, factory, FlakyPublisher(), OutboxSignal(), housekeeping=[broken, counting])
+    await relay._housekeep()
+    assert ran == ["broken", "counting"]
+
+
 async def test_inbox_applies_an_event_once(db: tuple[AsyncEngine, async_sessionmaker[AsyncSession]]) -> None:
     _, factory = db
     applied: list[str] = []
