@@ -156,3 +156,23 @@ async def test_a_failed_background_refresh_keeps_the_cached_answer_until_it_expi
     view = await directory.get_case("c")
     assert view is not None and view.status == "accepted"
     await directory.refreshed()
+
+
+async def test_an_unexpected_error_in_a_background_refresh_stays_in_the_background() -> None:
+    calls = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        if calls > 1:
+            raise RuntimeError("the client was closed")
+        return httpx.Response(200, json={"id": "c", "status": "accepted", "item_code": "X"})
+
+    directory, _ = _directory(handler, cache=30)
+    directory.refresh_seconds = 0.0
+    assert await directory.get_case("c") is not None
+    assert await directory.get_case("c") is not None  # starts the refresh that fails
+    await directory.refreshed()
+    view = await directory.get_case("c")
+    assert calls >= 2 and view is not None and view.status == "accepted"
+    await directory.refreshed()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -108,8 +107,13 @@ class HttpCaseDirectory:
 
     def _refresh_in_background(self, case_id: str) -> None:
         async def refresh() -> None:
-            with contextlib.suppress(CaseServiceUnavailable):  # the next miss asks again and reports
+            # Best effort: the cached answer stays until it expires, then a miss asks and reports.
+            try:
                 await self._lookup(case_id)
+            except CaseServiceUnavailable:
+                pass  # already logged by _fetch
+            except Exception as exc:  # e.g. the client closed under it at shutdown
+                log.warning("case refresh failed", error=type(exc).__name__)
 
         task = asyncio.get_running_loop().create_task(refresh())
         self._refreshing.add(task)  # held until done, so the task is not collected mid-flight
