@@ -317,12 +317,12 @@ class OutboxRelay:
         if self._marking_positions:
             # Sent and acknowledged, their sent_at still being written: not to be sent again.
             query = query.where(OutboxMessage.position.not_in(self._marking_positions))
+        if not self.publisher.connected:
+            return 0  # nothing can be sent yet (not worth a read); the connector wakes us when it connects
         async with self._autocommit() as conn:
             rows = (await conn.execute(query)).all()
         if not rows:
             return 0
-        if not self.publisher.connected:
-            return 0  # nothing can be sent yet; the connector wakes us when it connects
         by_key: dict[str, list[Any]] = defaultdict(list)
         for row in rows:
             by_key[row.key].append(row)
