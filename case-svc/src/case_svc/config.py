@@ -1,7 +1,9 @@
 """Settings of case-svc: `CASE_*` variables plus the shared `TONGBAN_*` ones."""
 
 from functools import lru_cache
+from typing import Literal
 
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 from tongban_kit.settings import ServiceSettings
 
@@ -17,8 +19,18 @@ class Settings(ServiceSettings):
     catalogue_url: str = "http://127.0.0.1:8001"
     catalogue_timeout_seconds: float = 5.0
     # Content-addressed blob store of uploaded materials (filesystem by default).
-    blob_store: str = "filesystem"
+    blob_store: Literal["filesystem", "s3"] = "filesystem"
     blob_dir: str = "var/blobs/case"
+    # CASE_BLOB_STORE=s3: an S3-compatible bucket. Without an endpoint the SDK's AWS endpoint for the
+    # region is used; without keys its credential chain (AWS_* variables, web identity, instance role).
+    s3_endpoint_url: str = ""
+    s3_bucket: str = ""
+    s3_region: str = "us-east-1"
+    s3_access_key: str = ""
+    s3_secret_key: SecretStr = SecretStr("")
+    s3_prefix: str = "materials/"
+    s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
+    s3_timeout_seconds: float = Field(10.0, gt=0)
     max_upload_bytes: int = 10 * 1024 * 1024
     upload_types: str = "application/pdf,image/jpeg,image/png,image/tiff"
     # Deadline worker: how often it looks, and how many working days before a due date it warns.
@@ -31,6 +43,16 @@ class Settings(ServiceSettings):
     consume_catalogue: bool = True
     # Seconds an item lookup is reused in-process (catalogue events clear it at once in this replica).
     item_cache_seconds: float = 5.0
+
+    @model_validator(mode="after")
+    def _check_s3(self) -> "Settings":
+        """An S3 store needs a bucket, and keys come in pairs."""
+        if self.blob_store == "s3":
+            if not self.s3_bucket:
+                raise ValueError("CASE_BLOB_STORE=s3 needs CASE_S3_BUCKET")
+            if bool(self.s3_access_key) != bool(self.s3_secret_key.get_secret_value()):
+                raise ValueError("CASE_S3_ACCESS_KEY and CASE_S3_SECRET_KEY are given together or not at all")
+        return self
 
     @property
     def allowed_upload_types(self) -> frozenset[str]:

@@ -25,7 +25,16 @@ SERVICE_ROOT = Path(__file__).resolve().parents[2]
 def make_blob_store(settings: Settings) -> BlobStore:
     """The configured blob store."""
     if settings.blob_store == "s3":
-        return S3BlobStore(endpoint="", bucket="")
+        return S3BlobStore(
+            bucket=settings.s3_bucket,
+            prefix=settings.s3_prefix,
+            endpoint_url=settings.s3_endpoint_url,
+            region=settings.s3_region,
+            access_key=settings.s3_access_key,
+            secret_key=settings.s3_secret_key.get_secret_value(),
+            addressing_style=settings.s3_addressing_style,
+            timeout_seconds=settings.s3_timeout_seconds,
+        )
     return FilesystemBlobStore(settings.blob_dir)
 
 
