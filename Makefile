@@ -34,6 +34,7 @@ infra: venv
 	@$(PY) deploy/local/kafka.py ensure
 	@deploy/local/postgres.sh ensure
 	@deploy/local/redis.sh ensure
+	@$(PY) deploy/local/s3.py ensure
 
 run: venv
 	@$(PY) deploy/local/run_mesh.py
@@ -53,6 +54,7 @@ test-unit: venv
 stop:
 	@[ -f var/.kafka-was-up ] || $(PY) deploy/local/kafka.py stop || true
 	@deploy/local/redis.sh stop || true
+	@$(PY) deploy/local/s3.py stop || true
 	@deploy/local/postgres.sh stop || true
 
 lint: venv
