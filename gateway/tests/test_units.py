@@ -12,7 +12,6 @@ from tongban_gateway.config import Settings
 from tongban_gateway.domain.balancer import Balancer
 from tongban_gateway.domain.breaker import BreakerState, CircuitBreaker
 from tongban_gateway.domain.openapi_merge import merge_documents
-from tongban_gateway.domain.ratelimit import Limit, LocalBuckets
 from tongban_gateway.domain.retry import RetryBudget
 from tongban_gateway.domain.routes import ANONYMOUS, SERVICES, PathRule, Route, RouteTable, has_dot_segments
 from tongban_gateway.entrypoints.forwarding import TrustedProxies
@@ -95,41 +94,6 @@ def test_path_rule_kinds() -> None:
 )
 def test_dot_segments(path: str, bad: bool) -> None:
     assert has_dot_segments(path) is bad
-
-
-# --- token buckets --------------------------------------------------------------------------------
-
-
-def test_bucket_allows_a_burst_then_refills_at_the_rate() -> None:
-    buckets = LocalBuckets()
-    limit = Limit(rate=2.0, burst=3)
-    decisions = [buckets.take([("k", limit)], now=10.0) for _ in range(4)]
-    assert [d.allowed for d in decisions] == [True, True, True, False]
-    assert [d.remaining for d in decisions] == [2, 1, 0, 0]
-    refused = decisions[-1]
-    assert refused.retry_after == 1 and refused.limit == 3 and refused.reset == 2
-    assert dict(refused.headers())[b"retry-after"] == b"1"
-    assert b"retry-after" not in dict(decisions[0].headers())
-    assert buckets.take([("k", limit)], now=10.5).allowed  # 0.5 s at 2/s is one token
-    assert not buckets.take([("k", limit)], now=10.5).allowed
-
-
-def test_buckets_take_from_all_or_none() -> None:
-    buckets = LocalBuckets()
-    tight, loose = Limit(1.0, 1), Limit(1.0, 10)
-    assert buckets.take([("ip", loose), ("client", tight)], now=0.0).allowed
-    refused = buckets.take([("ip", loose), ("client", tight)], now=0.0)
-    assert not refused.allowed and refused.limit == 1
-    # The refused request did not spend from the loose bucket either.
-    assert buckets.take([("ip", loose)], now=0.0).remaining == 8
-
-
-def test_buckets_forget_idle_keys_when_full() -> None:
-    buckets = LocalBuckets(max_keys=10)
-    for i in range(10):
-        buckets.take([(f"k{i}", Limit(1.0, 5))], now=0.0)
-    buckets.take([("new", Limit(1.0, 5))], now=100.0)
-    assert len(buckets) == 1
 
 
 # --- breaker, budget, balancer -------------------------------------------------------------------

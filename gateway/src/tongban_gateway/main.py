@@ -6,23 +6,21 @@ import httpx
 from opentelemetry import trace
 from starlette.types import ASGIApp
 from tongban_kit.observability import setup_logging, setup_tracing
+from tongban_kit.ratelimit import Limit, Limiter, LocalLimiter, RedisBuckets
 
-from tongban_gateway.adapters.local_limiter import LocalLimiter
 from tongban_gateway.adapters.openapi_source import OpenAPISource
-from tongban_gateway.adapters.ratelimit_redis import RedisBuckets
 from tongban_gateway.adapters.tokens import GatewayVerifier
 from tongban_gateway.adapters.upstream import make_client
 from tongban_gateway.config import Settings, get_settings
 from tongban_gateway.domain.balancer import Balancer
 from tongban_gateway.domain.breaker import CircuitBreaker
-from tongban_gateway.domain.ratelimit import Limit
 from tongban_gateway.domain.retry import RetryBudget
 from tongban_gateway.domain.routes import ANONYMOUS, SERVICES, Route, RouteTable, parse_rule
 from tongban_gateway.entrypoints.accesslog import AccessLog
 from tongban_gateway.entrypoints.app import GatewayApp
 from tongban_gateway.entrypoints.cors import CORSMiddleware
 from tongban_gateway.entrypoints.forwarding import TrustedProxies
-from tongban_gateway.entrypoints.proxy import Limiter, Proxy, Upstream
+from tongban_gateway.entrypoints.proxy import Proxy, Upstream
 from tongban_gateway.entrypoints.requestid import RequestIdMiddleware
 from tongban_gateway.openapi import gateway_document
 

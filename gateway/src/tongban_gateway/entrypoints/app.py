@@ -14,9 +14,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import Receive, Scope, Send
 from tongban_kit.memory import freeze_startup_objects
 from tongban_kit.problems import Problem
+from tongban_kit.ratelimit import RedisBuckets
 
 from tongban_gateway.adapters.openapi_source import OpenAPISource
-from tongban_gateway.adapters.ratelimit_redis import RedisBuckets
 from tongban_gateway.adapters.tokens import GatewayVerifier
 from tongban_gateway.adapters.upstream import UpstreamError
 from tongban_gateway.entrypoints.accesslog import AccessLog

@@ -8,7 +8,7 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from contextvars import Token
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import quote
 
 import structlog
@@ -19,6 +19,7 @@ from opentelemetry.trace import Span, SpanKind, Tracer
 from starlette.types import Message, Receive, Scope, Send
 from tongban_kit.auth import TokenError
 from tongban_kit.problems import Problem
+from tongban_kit.ratelimit import Decision, Limit, Limiter
 
 from tongban_gateway.adapters.tokens import GatewayVerifier
 from tongban_gateway.adapters.upstream import (
@@ -32,7 +33,6 @@ from tongban_gateway.adapters.upstream import (
 )
 from tongban_gateway.domain.balancer import Balancer, Instance
 from tongban_gateway.domain.breaker import BreakerState
-from tongban_gateway.domain.ratelimit import Decision, Limit
 from tongban_gateway.domain.retry import IDEMPOTENT_METHODS, RETRYABLE_STATUSES, RetryBudget
 from tongban_gateway.domain.routes import Route, RouteTable, has_dot_segments
 from tongban_gateway.entrypoints import metrics
@@ -50,13 +50,6 @@ log = structlog.get_logger("tongban.gateway.proxy")
 # Bodies up to this size are read whole and sent in one message; larger ones are streamed.
 SMALL_BODY = 65_536
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-
-
-class Limiter(Protocol):
-    """Anything that takes tokens from a set of buckets (in memory or in Redis)."""
-
-    async def take(self, keys: Sequence[tuple[str, Limit]], now: float, cost: float = 1.0) -> Decision:
-        """Take from every bucket or from none."""
 
 
 @dataclass
