@@ -55,6 +55,12 @@ class Settings(ServiceSettings):
 
     max_consent_days: int = 365
 
+    # Grants' rate limits: with a Redis URL every replica takes from one bucket per grant; without
+    # one (the default for `make run` and SQLite) each process keeps its own buckets.
+    redis_url: str | None = None
+    redis_timeout: float = 0.25
+    redis_key_prefix: str = "tongban:exchange:rl:"
+
     # the outbox relay waits this long after a wake-up, so a busy hub sends its log events in batches
     relay_linger_seconds: float = 0.05
 

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from tongban_contracts import topics
 from tongban_kit.app import ServiceRuntime, create_service_app
 from tongban_kit.crypto import FieldCipher
+from tongban_kit.ratelimit import Limiter, LocalLimiter, RedisBuckets
 from tongban_kit.tokens import ServiceTokenProvider
 
 from data_exchange_svc.adapters.case_client import HttpCaseDirectory
@@ -63,8 +64,15 @@ def create_app(
             breaker_failures=settings.breaker_failures,
             breaker_reset_seconds=settings.breaker_reset_seconds,
         )
+        # Shared through Redis, a grant's limit holds across replicas; else each process has its own.
+        limiter: Limiter = (
+            RedisBuckets(settings.redis_url, settings.redis_key_prefix, settings.redis_timeout)
+            if settings.redis_url
+            else LocalLimiter()
+        )
         runtime.extras.update(
             signer=signer,
+            limiter=limiter,
             providers=providers,
             http_clients=[provider_client, case_client],
             hub=Hub(
@@ -75,6 +83,7 @@ def create_app(
                 providers=providers,
                 signer=signer,
                 audit=AuditLog(runtime.uow, settings, engine=runtime.engine, signal=runtime.signal),
+                limiter=limiter,
                 inactive_statuses=frozenset(s.lower() for s in settings.case_inactive_statuses),
             ),
         )
@@ -84,6 +93,9 @@ def create_app(
     async def stop(runtime: ServiceRuntime) -> None:
         for client in runtime.extras.get("http_clients", []):
             await client.aclose()
+        limiter = runtime.extras.get("limiter")
+        if isinstance(limiter, RedisBuckets):
+            await limiter.close()
 
     app = create_service_app(
         service="exchange",

@@ -1,12 +1,13 @@
 """Masking and projection, the audit hash chain, the circuit breaker and the rate limiter."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from data_exchange_svc.domain import audit
 from data_exchange_svc.domain.breaker import BreakerState, CircuitBreaker
 from data_exchange_svc.domain.masking import mask_value, project
-from data_exchange_svc.domain.model import DataDomain, FieldKind, FieldSpec, Mode, Resource
-from data_exchange_svc.domain.ratelimit import RateLimiter
+from data_exchange_svc.domain.model import DataDomain, FieldKind, FieldSpec, Grant, Mode, Resource
+from data_exchange_svc.service_layer.queries import grant_limit
+from tongban_kit.ratelimit import LocalBuckets
 
 RESOURCE = Resource(
     id="r",
@@ -166,12 +167,23 @@ def test_breaker_opens_after_threshold_and_probes_after_pause() -> None:
     assert breaker.state is BreakerState.CLOSED
 
 
-def test_rate_limiter_refills_at_the_grant_rate() -> None:
-    now = [0.0]
-    limiter = RateLimiter(clock=lambda: now[0])
-    assert all(limiter.take("g", 3) == 0.0 for _ in range(3))
-    wait = limiter.take("g", 3)
-    assert 19.9 < wait <= 20.0
-    now[0] = 20.0
-    assert limiter.take("g", 3) == 0.0
-    assert limiter.take("other", 3) == 0.0
+def test_rate_limit_refills_at_the_grant_rate() -> None:
+    grant = Grant(
+        id="g",
+        client_id="platform-440000",
+        resource_id="r",
+        items=frozenset({"XK00003001"}),
+        allowed_fields=frozenset({"name"}),
+        masked_fields=frozenset(),
+        modes=frozenset({Mode.SHARE}),
+        rate_limit_per_minute=3,
+        expires_at=datetime(2026, 11, 27, tzinfo=UTC) + timedelta(days=1),
+    )
+    limit = grant_limit(grant)
+    assert limit.burst == 3 and limit.rate == 3 / 60.0
+    buckets = LocalBuckets()
+    assert all(buckets.take([("g", limit)], now=0.0).allowed for _ in range(3))
+    refused = buckets.take([("g", limit)], now=0.0)
+    assert not refused.allowed and refused.retry_after == 20
+    assert buckets.take([("g", limit)], now=20.0).allowed
+    assert buckets.take([("other", limit)], now=20.0).allowed

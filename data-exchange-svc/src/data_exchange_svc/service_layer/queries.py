@@ -10,6 +10,7 @@ from tongban_kit.crypto import subject_hash
 from tongban_kit.db import utcnow
 from tongban_kit.identifiers import InvalidIdentifier, validate_resident_id
 from tongban_kit.ids import new_id
+from tongban_kit.ratelimit import Limit, Limiter, LocalLimiter
 from tongban_kit.settings import ServiceSettings
 from tongban_kit.uow import UnitOfWork
 
@@ -25,8 +26,7 @@ from data_exchange_svc.domain.errors import (
     RateLimited,
 )
 from data_exchange_svc.domain.masking import project
-from data_exchange_svc.domain.model import Caller, Mode, Query, Resource, Status
-from data_exchange_svc.domain.ratelimit import RateLimiter
+from data_exchange_svc.domain.model import Caller, Grant, Mode, Query, Resource, Status
 from data_exchange_svc.service_layer.audit_log import AuditLog
 from data_exchange_svc.service_layer.ports import CaseDirectory, PolicyStore, ProviderGateway, ProviderRequest
 
@@ -60,8 +60,13 @@ class Hub:
     providers: ProviderGateway
     signer: ResultSigner
     audit: AuditLog
-    limiter: RateLimiter = field(default_factory=RateLimiter)
+    limiter: Limiter = field(default_factory=LocalLimiter)
     inactive_statuses: frozenset[str] = policy.DEFAULT_INACTIVE_STATUSES
+
+
+def grant_limit(grant: Grant) -> Limit:
+    """The grant's bucket: holds its per-minute figure and refills that many every 60 seconds."""
+    return Limit(rate=grant.rate_limit_per_minute / 60.0, burst=grant.rate_limit_per_minute)
 
 
 @dataclass
@@ -152,11 +157,12 @@ async def _answer(cmd: RunQuery, *, hub: Hub, ctx: _Context) -> dict[str, Any]:
     ctx.grant_id = grant.id
     consent = policy.check_consent(consents, grant, query, now)
     ctx.basis = f"consent:{consent.id}" if consent else f"statutory:{grant.statutory_basis}"[:600]
-    wait = hub.limiter.take(grant.id, grant.rate_limit_per_minute)
-    if wait > 0:
+    decision = await hub.limiter.take([(grant.id, grant_limit(grant))], time.monotonic())
+    if not decision.allowed:
         raise RateLimited(
-            f"The grant allows {grant.rate_limit_per_minute} queries a minute; retry in {wait:.1f} s.",
-            retry_after=wait,
+            f"The grant allows {grant.rate_limit_per_minute} queries a minute; "
+            f"retry in {decision.retry_after} s.",
+            retry_after=decision.retry_after,
         )
     if resource.status is not Status.ACTIVE:
         raise ProviderUnavailable(
