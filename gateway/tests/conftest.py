@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,11 +10,10 @@ from typing import Any
 
 import httpx
 import pytest
-from tongban_kit.testing import AppProcess, free_port, repo_root, start_app
+from tongban_kit.testing import AppProcess, ensure_redis, free_port, start_app
 from tongban_kit.testkeys import TokenMinter
 
 SUPPORT = Path(__file__).parent / "support"
-LOCAL_REDIS = "redis://127.0.0.1:36379/0"
 
 # Settings of the main gateway that the tests rely on.
 BREAKER_FAILURES = 3
@@ -28,27 +24,6 @@ CLIENT_BURST = 20
 SHARED_CLIENT_BURST = 5
 SHARED_IP_BURST = 3
 ALLOWED_ORIGIN = "https://platform.example.gov.cn"
-
-
-def ensure_redis() -> str:
-    """A Redis URL: TONGBAN_REDIS_URL, else the local server that deploy/local/redis.sh starts."""
-    url = os.environ.get("TONGBAN_REDIS_URL")
-    if url:
-        return url
-    script = repo_root() / "deploy" / "local" / "redis.sh"
-    if script.is_file():
-        out = subprocess.run(["bash", str(script), "ensure"], capture_output=True, text=True, timeout=300)
-        if out.returncode != 0:
-            raise RuntimeError(f"redis.sh ensure failed:\n{out.stdout}{out.stderr}")
-        return out.stdout.strip().splitlines()[-1]
-    # The infra script is missing: start a scratch server the same way it would.
-    server = shutil.which("redis-server")
-    if server is None:
-        raise RuntimeError("no redis-server: install Debian's redis-server or add deploy/local/redis.sh")
-    subprocess.run(
-        [server, "--port", "36379", "--bind", "127.0.0.1", "--save", "", "--daemonize", "yes"], check=True
-    )
-    return LOCAL_REDIS
 
 
 class Mesh:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import os
-import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,7 +11,7 @@ from typing import Any
 
 import pytest
 from tongban_kit.ids import new_id
-from tongban_kit.testing import repo_root
+from tongban_kit.testing import ensure_redis
 
 pytestmark = pytest.mark.integration
 
@@ -30,18 +28,6 @@ def _hubkit() -> Any:
     sys.modules["exchange_hubkit"] = module
     spec.loader.exec_module(module)
     return module
-
-
-def redis_url() -> str:
-    """TONGBAN_REDIS_URL, else the local server that deploy/local/redis.sh starts (as the gateway tests do)."""
-    url = os.environ.get("TONGBAN_REDIS_URL")
-    if url:
-        return url
-    script = repo_root() / "deploy" / "local" / "redis.sh"
-    out = subprocess.run(["bash", str(script), "ensure"], capture_output=True, text=True, timeout=300)
-    if out.returncode != 0:
-        raise RuntimeError(f"redis.sh ensure failed:\n{out.stdout}{out.stderr}")
-    return out.stdout.strip().splitlines()[-1]
 
 
 @contextlib.asynccontextmanager
@@ -86,7 +72,7 @@ async def _queries_allowed(one: Any, two: Any) -> list[int]:
 
 
 async def test_two_hubs_sharing_redis_allow_only_the_grant_limit(tmp_path: Path) -> None:
-    url = redis_url()
+    url = ensure_redis()
     prefix = f"tongban:test:exchange:{new_id()}:"
     async with two_hubs(tmp_path, redis_url=url, redis_key_prefix=prefix) as (one, two):
         statuses = await _queries_allowed(one, two)

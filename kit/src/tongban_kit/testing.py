@@ -99,6 +99,18 @@ def broker_start() -> None:
     _kafka_script("start")
 
 
+def ensure_redis() -> str:
+    """A Redis URL: ``TONGBAN_REDIS_URL``, else the local server ``deploy/local/redis.sh`` starts."""
+    url = os.environ.get("TONGBAN_REDIS_URL")
+    if url:
+        return url
+    script = repo_root() / "deploy" / "local" / "redis.sh"
+    out = subprocess.run(["bash", str(script), "ensure"], capture_output=True, text=True, timeout=300)  # noqa: S603, S607
+    if out.returncode != 0:
+        raise RuntimeError(f"redis.sh ensure failed:\n{out.stdout}{out.stderr}")
+    return out.stdout.strip().splitlines()[-1]
+
+
 def run_topic_prefix() -> str:
     """A topic prefix unique to this test session, e.g. ``t3f9a0c12b4d1.``."""
     return f"t{_SESSION_HEX}."

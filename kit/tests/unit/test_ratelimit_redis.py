@@ -2,33 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import AsyncIterator
 
 import pytest
 from tongban_kit.ids import new_id
 from tongban_kit.ratelimit import Limit, RedisBuckets
-from tongban_kit.testing import repo_root
+from tongban_kit.testing import ensure_redis
 
 pytestmark = pytest.mark.integration
 
 
-def redis_url() -> str:
-    """TONGBAN_REDIS_URL, else the local server that deploy/local/redis.sh starts (as the gateway tests do)."""
-    url = os.environ.get("TONGBAN_REDIS_URL")
-    if url:
-        return url
-    script = repo_root() / "deploy" / "local" / "redis.sh"
-    out = subprocess.run(["bash", str(script), "ensure"], capture_output=True, text=True, timeout=300)
-    if out.returncode != 0:
-        raise RuntimeError(f"redis.sh ensure failed:\n{out.stdout}{out.stderr}")
-    return out.stdout.strip().splitlines()[-1]
-
-
 @pytest.fixture
 async def replicas() -> AsyncIterator[tuple[RedisBuckets, RedisBuckets]]:
-    url, prefix = redis_url(), f"tongban:test:rl:{new_id()}:"
+    url, prefix = ensure_redis(), f"tongban:test:rl:{new_id()}:"
     one, two = RedisBuckets(url, prefix, 1.0), RedisBuckets(url, prefix, 1.0)
     try:
         yield one, two
