@@ -61,6 +61,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.deadline_worker:
             runtime.spawn(run_deadline_worker(runtime.uow, services), "deadline-worker")
 
+    async def stop(runtime: ServiceRuntime) -> None:
+        services: CaseServices | None = runtime.extras.get("case")
+        if services is not None:
+            await services.blobs.aclose()  # the S3 client's connection pool
+
     app = create_service_app(
         service="case",
         title="Case service",
@@ -74,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         topics=topics.ALL_TOPICS,
         consumers=catalogue_consumers,
         on_startup=[start],
+        on_shutdown=[stop],
         body_limit_overrides={"/materials": settings.max_upload_bytes + 64 * 1024},
     )
     install_error_handlers(app)

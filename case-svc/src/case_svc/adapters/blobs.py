@@ -44,6 +44,10 @@ class BlobStore(Protocol):
         """The stored bytes in chunks; BlobNotFound when absent."""
         ...
 
+    async def aclose(self) -> None:
+        """Release connections (on shutdown)."""
+        ...
+
 
 def check_digest(sha256: str) -> str:
     """A digest as stored: 64 lowercase hex characters (also keeps paths safe)."""
@@ -90,6 +94,9 @@ class FilesystemBlobStore:
     async def exists(self, sha256: str) -> bool:
         """Whether the digest is stored."""
         return await asyncio.to_thread(self.path(sha256).is_file)
+
+    async def aclose(self) -> None:
+        """Nothing to release: files are opened per read."""
 
     async def stream(self, sha256: str) -> AsyncIterator[bytes]:
         """Read the blob in chunks."""
