@@ -282,6 +282,31 @@ def test_case_without_a_blob_claim_is_refused_outside_dev() -> None:
     assert "case.blobStorage.existingClaim is empty" in message
 
 
+def test_case_materials_can_live_in_an_s3_bucket_instead() -> None:
+    from deploy_chart import render_inline
+
+    docs = render_inline(
+        sets=(
+            "case.blobStorage.type=s3",
+            "case.blobStorage.s3.bucket=tongban-materials",
+            "case.blobStorage.s3.endpointUrl=https://oss.example.gov.cn",
+            "case.blobStorage.existingClaim=",
+        )
+    )
+    data = by_component(docs, "ConfigMap")["case"]["data"]
+    assert data["CASE_BLOB_STORE"] == "s3" and data["CASE_S3_BUCKET"] == "tongban-materials"
+    assert data["CASE_S3_ENDPOINT_URL"] == "https://oss.example.gov.cn" and "CASE_BLOB_DIR" not in data
+    case = by_component(docs, "Deployment")["case"]["spec"]["template"]["spec"]
+    assert "blobs" not in {v["name"] for v in case["volumes"]}  # no claim needed, none mounted
+
+
+def test_case_on_s3_without_a_bucket_is_refused() -> None:
+    from deploy_chart import render_inline_error
+
+    message = render_inline_error(**{"case.blobStorage.type": "s3"})
+    assert "case.blobStorage.s3.bucket is empty" in message
+
+
 def test_gateway_forwards_to_this_releases_services(production_docs) -> None:
     data = by_component(production_docs, "ConfigMap")["gateway"]["data"]
     for component in SERVICES:
