@@ -22,7 +22,8 @@ ALG = "ES256"
 REQUEST_TYP = "tongban-exchange-request+jws"
 RESULT_TYP = "tongban-exchange-result+jws"
 ISSUER = "urn:tongban:exchange"
-_AAD = b"tongban-exchange-hub-key"
+# Associated data sealed with the stored hub key (the rekey entrypoint needs it too).
+KEY_AAD = b"tongban-exchange-hub-key"
 
 
 def body_digest(body: bytes) -> str:
@@ -104,12 +105,12 @@ async def load_or_create_key(session_factory: async_sessionmaker[AsyncSession], 
     async with session_factory() as session:
         row = (await session.execute(oldest)).scalars().first()
         if row is not None:
-            return ECKey.import_key(json.loads(cipher.decrypt(row.private_jwk, _AAD)))
+            return ECKey.import_key(json.loads(cipher.decrypt(row.private_jwk, KEY_AAD)))
         key = generate_key()
         session.add(
             HubKeyRow(
                 kid=str(key.kid),
-                private_jwk=cipher.encrypt(json.dumps(key.as_dict(private=True)), _AAD),
+                private_jwk=cipher.encrypt(json.dumps(key.as_dict(private=True)), KEY_AAD),
                 public_jwk=key.as_dict(private=False),
                 active=True,
             )
