@@ -113,7 +113,7 @@ async def follow(
 def main() -> int:
     """Command line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bootstrap", default="127.0.0.1:39092")
+    parser.add_argument("--bootstrap", default="127.0.0.1:19092")
     parser.add_argument("--group", default="ministry-subscriber")
     parser.add_argument("--topic", default=CASE_TOPIC)
     parser.add_argument("--idle-exit", type=float, default=None, help="stop after this many idle seconds")

@@ -21,8 +21,10 @@ import localproc
 
 HERE = Path(__file__).resolve().parent
 POM = HERE / "kafka" / "pom.xml"
-LOCAL_BOOTSTRAP = "127.0.0.1:39092"
-CONTROLLER = "127.0.0.1:39093"
+# Below Linux's ephemeral range (32768-60999): no client socket or free_port() can hold these ports
+# while the broker is stopped for an outage test, so a restart always binds.
+LOCAL_BOOTSTRAP = "127.0.0.1:19092"
+CONTROLLER = "127.0.0.1:19093"
 READY_TIMEOUT_S = float(os.environ.get("TONGBAN_KAFKA_READY_TIMEOUT") or 90)
 STOP_GRACE_S = 20.0
 

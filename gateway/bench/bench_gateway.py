@@ -58,7 +58,7 @@ CLIENTS = ("aiohttp", "httpx", "httpx-aiohttp")
 UPSTREAMS = ("case", "stub")
 # The mesh's public URL as both verifiers see it; tokens are issued by PUBLIC_URL + "/identity".
 PUBLIC_URL = "http://127.0.0.1:8000"
-LOCAL_BROKER = ("127.0.0.1", 39092)
+LOCAL_BROKER = ("127.0.0.1", 19092)
 REGION = "440000"
 
 

@@ -24,7 +24,7 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SERVICE_", extra="ignore", populate_by_name=True)
 
     env: Literal["dev", "test", "staging", "production"] = shared("ENV", "production")
-    kafka_bootstrap: str = shared("KAFKA_BOOTSTRAP", "127.0.0.1:39092")
+    kafka_bootstrap: str = shared("KAFKA_BOOTSTRAP", "127.0.0.1:19092")
     kafka_security_protocol: str = shared("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT")
     kafka_sasl_mechanism: str | None = shared("KAFKA_SASL_MECHANISM", None)
     kafka_sasl_username: str | None = shared("KAFKA_SASL_USERNAME", None)

@@ -20,7 +20,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, TypeVar
 
-LOCAL_BOOTSTRAP = "127.0.0.1:39092"
+LOCAL_BOOTSTRAP = "127.0.0.1:19092"
 DEFAULT_PG_ADMIN_URL = "postgresql://tongban:tongban@127.0.0.1:5432/postgres"
 
 _T = TypeVar("_T")
