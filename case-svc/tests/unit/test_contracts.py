@@ -20,9 +20,9 @@ def test_openapi_document_is_not_stale() -> None:
 def test_event_schemas_are_not_stale_and_cover_every_event_type() -> None:
     generated = event_schemas()
     assert set(generated) == {f"{event_type('case', name)}.json" for name in EVENT_MODELS}
-    for file_name, schema in generated.items():
+    for file_name, text in generated.items():
         path = SCHEMA_DIR / file_name
-        assert path.read_text(encoding="utf-8") == render(schema), f"{file_name} is stale"
+        assert path.read_text(encoding="utf-8") == text, f"{file_name} is stale"
         jsonschema.Draft202012Validator.check_schema(json.loads(path.read_text(encoding="utf-8")))
 
 

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-from tongban_kit.contract_files import OPENAPI_DIR, render_json, write_files
+from tongban_kit.contract_files import OPENAPI_DIR, app_openapi, render_json, write_files
 
 TARGET = OPENAPI_DIR / "eseal.json"
 
 
 def document() -> dict[str, Any]:
     """The OpenAPI document of the app (built without starting it)."""
-    os.environ.setdefault("TONGBAN_ENV", "dev")
     from eseal_svc.config import Settings
     from eseal_svc.main import create_app
 
-    spec: dict[str, Any] = create_app(Settings()).openapi()
-    return spec
+    return app_openapi(lambda: create_app(Settings()))
 
 
 def render() -> str:

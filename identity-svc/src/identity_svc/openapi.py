@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
-from identity_svc.config import Settings
-from identity_svc.main import SERVICE_ROOT, create_app
+from tongban_kit.contract_files import OPENAPI_DIR, render_json, write_files
 
-TARGET = SERVICE_ROOT.parent / "contracts" / "openapi" / "identity.json"
+from identity_svc.config import Settings
+from identity_svc.main import create_app
+
+TARGET = OPENAPI_DIR / "identity.json"
 
 
 def document() -> dict[str, Any]:
@@ -19,8 +20,8 @@ def document() -> dict[str, Any]:
 
 
 def render() -> str:
-    """The committed text form: indented, UTF-8, trailing newline."""
-    return json.dumps(document(), indent=2, ensure_ascii=False) + "\n"
+    """The committed text form."""
+    return render_json(document())
 
 
 def main(argv: list[str]) -> int:
@@ -32,9 +33,7 @@ def main(argv: list[str]) -> int:
             print(f"{TARGET} is stale: run python -m identity_svc.openapi", file=sys.stderr)
             return 1
         return 0
-    TARGET.parent.mkdir(parents=True, exist_ok=True)
-    TARGET.write_text(text, encoding="utf-8")
-    print(f"wrote {TARGET}")
+    write_files(TARGET.parent, {TARGET.name: text})
     return 0
 
 

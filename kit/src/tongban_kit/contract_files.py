@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 from tongban_contracts.envelope import dataschema_for, event_type
@@ -21,7 +22,12 @@ def render_json(document: Any) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-def event_schema_files(service: str, models: Mapping[str, type[BaseModel]]) -> dict[str, str]:
+def event_schema_files(
+    service: str,
+    models: Mapping[str, type[BaseModel]],
+    *,
+    mode: Literal["validation", "serialization"] = "validation",
+) -> dict[str, str]:
     """File name to JSON text of each event type's JSON Schema (draft 2020-12)."""
     out: dict[str, str] = {}
     for name, model in models.items():
@@ -30,10 +36,17 @@ def event_schema_files(service: str, models: Mapping[str, type[BaseModel]]) -> d
             "$schema": "https://json-schema.org/draft/2020-12/schema",
             "$id": dataschema_for(ce_type),
             "title": ce_type,
-            **model.model_json_schema(),
+            **model.model_json_schema(mode=mode),
         }
         out[f"{ce_type}.json"] = render_json(schema)
     return out
+
+
+def app_openapi(build_app: Callable[[], Any]) -> dict[str, Any]:
+    """The OpenAPI document of an app built (not started) by ``build_app``, in dev mode."""
+    os.environ.setdefault("TONGBAN_ENV", "dev")
+    document: dict[str, Any] = build_app().openapi()
+    return document
 
 
 def write_files(directory: Path, files: Mapping[str, str]) -> None:

@@ -6,22 +6,14 @@ and ``contracts/schemas/cn.gov.tongban.catalogue.*.json``; ``--check`` exits 1 w
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
-from typing import Any
 
-from tongban_contracts import dataschema_for, event_type
 from tongban_contracts.events.catalogue import EVENT_MODELS, SERVICE
+from tongban_kit.contract_files import OPENAPI_DIR, SCHEMA_DIR, app_openapi, event_schema_files, render_json
 
-REPO = Path(__file__).resolve().parents[4]
-CONTRACTS = REPO / "contracts"
-OPENAPI_PATH = CONTRACTS / "openapi" / "catalogue.json"
-SCHEMA_DIR = CONTRACTS / "schemas"
-
-
-def _dump(document: dict[str, Any]) -> str:
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+REPO = OPENAPI_DIR.parents[1]
+OPENAPI_PATH = OPENAPI_DIR / "catalogue.json"
 
 
 def openapi_text() -> str:
@@ -29,22 +21,14 @@ def openapi_text() -> str:
     from catalogue_svc.config import Settings
     from catalogue_svc.main import create_app
 
-    app = create_app(Settings(env="test", database_url="sqlite+aiosqlite:///:memory:", load_seed=False))
-    return _dump(app.openapi())
+    settings = Settings(env="test", database_url="sqlite+aiosqlite:///:memory:", load_seed=False)
+    return render_json(app_openapi(lambda: create_app(settings)))
 
 
 def event_schema_texts() -> dict[Path, str]:
     """One JSON Schema per catalogue event type, by file path."""
-    out: dict[Path, str] = {}
-    for name, model in EVENT_MODELS.items():
-        ce_type = event_type(SERVICE, name)
-        schema = {
-            "$schema": "https://json-schema.org/draft/2020-12/schema",
-            "$id": dataschema_for(ce_type),
-            **model.model_json_schema(mode="serialization"),
-        }
-        out[SCHEMA_DIR / f"{ce_type}.json"] = _dump(schema)
-    return out
+    files = event_schema_files(SERVICE, EVENT_MODELS, mode="serialization")
+    return {SCHEMA_DIR / name: text for name, text in files.items()}
 
 
 def expected_files() -> dict[Path, str]:
