@@ -2,16 +2,44 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from cloudevents.core.bindings.kafka import KafkaMessage, from_binary, to_binary
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
-from tongban_contracts.envelope import EventEnvelope
+from tongban_contracts.envelope import EventEnvelope, dataschema_for, event_type, source_for
+
+from tongban_kit.ids import new_id
 
 _FORMAT = JSONFormat()
 _CORE = {"id", "type", "source", "subject", "time", "dataschema", "datacontenttype", "specversion"}
+
+
+def new_envelope(
+    service: str,
+    name: str,
+    *,
+    subject: str,
+    data: Mapping[str, Any],
+    sequence: int | None = None,
+    time: datetime | None = None,
+    extensions: Mapping[str, str] | None = None,
+) -> EventEnvelope:
+    """A new event of one of a service's types: a fresh id, its CloudEvents type, source and dataschema."""
+    ce_type = event_type(service, name)
+    return EventEnvelope(
+        id=new_id(),
+        type=ce_type,
+        source=source_for(service),
+        subject=subject,
+        dataschema=dataschema_for(ce_type),
+        sequence=sequence,
+        extensions=dict(extensions or {}),
+        data=dict(data),
+        **({"time": time} if time is not None else {}),
+    )
 
 
 def to_cloudevent(envelope: EventEnvelope) -> CloudEvent:

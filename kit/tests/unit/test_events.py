@@ -45,3 +45,17 @@ def test_sdk_reads_our_messages_unchanged() -> None:
     assert event.get_type() == "cn.gov.tongban.case.submitted.v1"
     assert event.get_extension("sequence") == "7"
     assert event.get_data() == {"item": "户口迁移", "n": 1}
+
+
+def test_new_envelope_names_its_type_source_and_schema() -> None:
+    from datetime import UTC, datetime
+
+    from tongban_kit.events import new_envelope
+
+    when = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+    one = new_envelope("case", "accepted", subject="c-1", data={"a": 1}, sequence=2, time=when)
+    two = new_envelope("case", "accepted", subject="c-1", data={"a": 1})
+    assert one.type == "cn.gov.tongban.case.accepted.v1" and one.source.endswith("case")
+    assert one.dataschema == "urn:tongban:schema:cn.gov.tongban.case.accepted.v1"
+    assert (one.sequence, one.time, one.key, one.data) == (2, when, "c-1", {"a": 1})
+    assert one.id != two.id and two.sequence is None and two.time.tzinfo is not None

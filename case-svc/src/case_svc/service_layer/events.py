@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from tongban_contracts import EventEnvelope, dataschema_for, event_type, source_for
+from tongban_contracts import EventEnvelope
 from tongban_contracts.events.case import EVENT_MODELS, SERVICE
-from tongban_kit.ids import new_id
+from tongban_kit.events import new_envelope
 
 
 def case_facts(
@@ -49,14 +49,11 @@ def build_envelope(
     payload = model.model_validate(
         {**details, **facts, "occurred_at": occurred_at, "actor": dict(actor) if actor else None}
     )
-    ce_type = event_type(SERVICE, name)
-    return EventEnvelope(
-        id=new_id(),
-        type=ce_type,
-        source=source_for(SERVICE),
+    return new_envelope(
+        SERVICE,
+        name,
         subject=str(facts["case_id"]),
         time=occurred_at,
-        dataschema=dataschema_for(ce_type),
         sequence=sequence,
         extensions={
             "receivingregion": str(facts["receiving_region"]),

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tongban_contracts import EventEnvelope, dataschema_for, event_type, source_for
+from tongban_contracts import EventEnvelope
 from tongban_contracts.events.catalogue import EVENT_MODELS, SERVICE
-from tongban_kit.ids import new_id
+from tongban_kit.events import new_envelope
 
 from catalogue_svc.domain.events import DomainEvent, ItemPublished, ItemRetired, RegionImplementationChanged
 from catalogue_svc.service_layer.documents import implementation_document, version_document
@@ -38,14 +38,11 @@ def event_payload(event: DomainEvent, *, sequence: int) -> dict[str, Any]:
 
 def to_envelope(event: DomainEvent, *, sequence: int) -> EventEnvelope:
     """Wrap a domain event: key and subject are the aggregate key, sequence its revision."""
-    ce_type = event_type(SERVICE, event.event_name)
-    return EventEnvelope(
-        id=new_id(),
-        type=ce_type,
-        source=source_for(SERVICE),
+    return new_envelope(
+        SERVICE,
+        event.event_name,
         subject=event.key,
         time=event.occurred_at,
-        dataschema=dataschema_for(ce_type),
         sequence=sequence,
         data=event_payload(event, sequence=sequence),
     )

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pydantic import BaseModel
-from tongban_contracts import EventEnvelope, dataschema_for, event_type, source_for
+from tongban_contracts import EventEnvelope
 from tongban_contracts.topics import EXCHANGE_AUDIT
-from tongban_kit.ids import new_id
+from tongban_kit.events import new_envelope
 from tongban_kit.settings import ServiceSettings
 from tongban_kit.uow import UnitOfWork
 
@@ -15,16 +15,7 @@ LOG_SUBJECT = "exchange-log"
 
 def envelope(name: str, subject: str, sequence: int, data: BaseModel) -> EventEnvelope:
     """The CloudEvent of one of the hub's events."""
-    ce_type = event_type(SERVICE, name)
-    return EventEnvelope(
-        id=new_id(),
-        type=ce_type,
-        source=source_for(SERVICE),
-        subject=subject,
-        sequence=sequence,
-        dataschema=dataschema_for(ce_type),
-        data=data.model_dump(mode="json"),
-    )
+    return new_envelope(SERVICE, name, subject=subject, sequence=sequence, data=data.model_dump(mode="json"))
 
 
 def emit(

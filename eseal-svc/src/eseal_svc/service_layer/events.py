@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel
-from tongban_contracts import EventEnvelope, dataschema_for, event_type, source_for
 from tongban_contracts.events import eseal as contract
 from tongban_contracts.topics import ESEAL_LICENCES
-from tongban_kit.ids import new_id
+from tongban_kit.events import new_envelope
 from tongban_kit.uow import UnitOfWork
 
 from eseal_svc.adapters.orm import LicenceRow, SealRow
@@ -28,16 +27,13 @@ def _emit(
     payload: BaseModel,
     region: str,
 ) -> None:
-    ce_type = event_type(SERVICE, name)
     uow.emit(
         settings.topic(ESEAL_LICENCES),
-        EventEnvelope(
-            id=new_id(),
-            type=ce_type,
-            source=source_for(SERVICE),
+        new_envelope(
+            SERVICE,
+            name,
             subject=subject,
             sequence=sequence,
-            dataschema=dataschema_for(ce_type),
             extensions={"region": region},
             data=payload.model_dump(mode="json"),
         ),

@@ -6,9 +6,9 @@ from typing import Any, cast
 
 from sqlalchemy import Table, update
 from sqlalchemy.dialects import postgresql, sqlite
-from tongban_contracts import EventEnvelope, dataschema_for, event_type, source_for
+from tongban_contracts import EventEnvelope
 from tongban_contracts.events.identity import EVENTS, SERVICE
-from tongban_kit.ids import new_id
+from tongban_kit.events import new_envelope
 from tongban_kit.uow import UnitOfWork
 
 from identity_svc.adapters.orm import AuditStreamRow
@@ -48,14 +48,11 @@ async def record(
     """Validate the payload against its contract model and write the event to the outbox."""
     model = EVENTS[name]
     payload = model.model_validate(data).model_dump(mode="json", exclude_none=False)
-    ce_type = event_type(SERVICE, name)
-    envelope = EventEnvelope(
-        id=new_id(),
-        type=ce_type,
-        source=source_for(SERVICE),
+    envelope = new_envelope(
+        SERVICE,
+        name,
         subject=subject,
         time=ctx.clock(),
-        dataschema=dataschema_for(ce_type),
         sequence=await next_sequence(uow, subject),
         data=payload,
     )
